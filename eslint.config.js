@@ -1,0 +1,24 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules", "dist", "coverage", ".langgraph_api"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      "no-process-env": "error",
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // The one place that reads the environment, and the scripts and tests that set it for a child process.
+    files: ["src/env.ts", "tests/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
+    rules: { "no-process-env": "off" },
+  },
+  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+);

@@ -1,0 +1,11 @@
+/** Jest runs the TypeScript sources as native ES modules through ts-jest (type checking is `npm run typecheck`). */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  moduleNameMapper: { "^(\\.{1,2}/.*)\\.js$": "$1" },
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, isolatedModules: true, diagnostics: false }],
+  },
+  testMatch: ["<rootDir>/tests/**/*.test.ts"],
+  testTimeout: 30000,
+};

@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+/**
+ * Command-line entry: `npm run report -- "<topic>" [options]`. The only module that reads argv.
+ * Exit codes: 0 the report was written, 1 the run failed, 2 bad usage or input (nothing was sent
+ * to a model and nothing was written).
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { readEnvironment, type Environment } from "./env.js";
+import { InvalidInputError, OrchestratorWorkersError } from "./errors.js";
+import { resolveConfiguration } from "./graph/configuration.js";
+import type { ProgressEvent } from "./graph/events.js";
+import { buildGraph } from "./graph/graph.js";
+import { usesOfflineModel } from "./models/chat-models.js";
+import { checkWritable, writeFileAtomically } from "./report-file.js";
+import type { ConfigurationInput } from "./schemas/configuration.js";
+import { validateInput } from "./schemas/input.js";
+import type { InputSection } from "./schemas/section.js";
+
+/** Where the CLI writes: injectable so tests can capture output. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+interface CliOptions {
+  out: string;
+  force?: boolean;
+  maxSections?: number;
+  model?: string;
+  plannerModel?: string;
+  writerModel?: string;
+  temperature?: number;
+  plan?: string;
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function runCli(
+  argv: string[],
+  environment: Environment = readEnvironment(),
+  io: CliIo = defaultIo,
+): Promise<number> {
+  const secrets = [environment.openaiApiKey].filter((value): value is string => Boolean(value));
+  const say = (text: string) => io.stderr(redact(text, secrets));
+  try {
+    const parsed = parseArguments(argv, io);
+    if (typeof parsed === "number") return parsed;
+    const { topic: words, options } = parsed;
+
+    // Everything a user can get wrong is checked here, before a model is created or called.
+    const sections = options.plan
+      ? await readPlan(resolve(environment.workingDirectory, options.plan))
+      : undefined;
+    const input = validateInput({ topic: words.join(" "), sections });
+    const configurable = configurationFrom(options);
+    const configuration = resolveConfiguration({ configurable });
+    const out = resolve(environment.workingDirectory, options.out);
+    const force = options.force ?? false;
+    await checkWritable(out, { force });
+
+    const offline = usesOfflineModel({ environment, offline: options.offline });
+    const graph = buildGraph({
+      environment,
+      offline: options.offline,
+      onOfflineModel: (notice) => say(`note: ${notice}\n`),
+    });
+    if (!options.quiet) {
+      say(
+        input.sections
+          ? `Writing ${input.sections.length} sections from the ready-made plan...\n`
+          : `Planning "${input.topic}"${offline ? "" : ` with ${configuration.plannerModel}`}...\n`,
+      );
+    }
+
+    let report: string | undefined;
+    let total = 0;
+    let done = 0;
+    const stream = await graph.stream(input, { configurable, streamMode: ["custom", "updates"] });
+    for await (const [mode, chunk] of stream) {
+      if (mode === "custom") {
+        const event = chunk as ProgressEvent;
+        if (event.type === "plan_ready") {
+          total = event.sections.length;
+          if (!options.quiet) {
+            say(`Plan: ${total} section${total === 1 ? "" : "s"}\n`);
+            for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
+          }
+        } else if (event.type === "section_completed") {
+          done += 1;
+          if (!options.quiet) say(`[${done}/${total}] done: ${event.name}\n`);
+        }
+      } else {
+        const update = chunk as Record<
+          string,
+          { report?: string; warnings?: string[] } | undefined
+        >;
+        for (const warning of update.orchestrator?.warnings ?? []) say(`warning: ${warning}\n`);
+        if (typeof update.synthesizer?.report === "string") report = update.synthesizer.report;
+      }
+    }
+    if (report === undefined) throw new Error("The run ended without a report.");
+    await writeFileAtomically(out, report, { force });
+    io.stdout(`${out}\n`);
+    return 0;
+  } catch (error) {
+    if (InvalidInputError.isInstance(error)) {
+      say(`error: ${error.message}\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
+    say(`error${kind}: ${oneLine(message)}\n`);
+    return 1;
+  } finally {
+    // LangSmith sends traces in the background; a plain exit would drop them.
+    await awaitAllCallbacks();
+  }
+}
+
+function parseArguments(
+  argv: string[],
+  io: CliIo,
+): { topic: string[]; options: CliOptions } | number {
+  const program = new Command()
+    .name("npm run report --")
+    .description(
+      "Plan a report on a topic, write its sections in parallel, and assemble them in plan order.",
+    )
+    .argument("[topic...]", "what the report is about (quote it, or give it as several words)")
+    .option("-o, --out <path>", "file to write the Markdown report to", "report.md")
+    .option("-f, --force", "overwrite the --out file if it already exists")
+    .option(
+      "-n, --max-sections <n>",
+      "most sections the planner may plan (default 8)",
+      positiveInteger,
+    )
+    .option(
+      "-m, --model <name>",
+      "chat model for the planner and the writers (default gpt-4.1-mini)",
+    )
+    .option("--planner-model <name>", "chat model for the planner only")
+    .option("--writer-model <name>", "chat model for the writers only")
+    .option("-t, --temperature <t>", "sampling temperature, 0 to 2 (default 0.2)", temperature)
+    .option(
+      "--plan <file>",
+      "ready-made plan: a JSON array of { name, description } (skips planning)",
+    )
+    .option("--offline", "use the offline placeholder model, even with a key set")
+    .option("-q, --quiet", "print only the report's path")
+    .addHelpText(
+      "after",
+      `
+Environment:
+  OPENAI_API_KEY    key for OpenAI or an OpenAI-compatible server
+  OPENAI_BASE_URL   base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...)
+  With neither set, the offline placeholder model writes a labelled placeholder report.
+
+Exit codes: 0 written, 1 the run failed, 2 bad usage or input (nothing sent, nothing written).
+
+Example:
+  npm run report -- "How tides work" --out tides.md --max-sections 5`,
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : 2;
+    }
+    throw error;
+  }
+  return { topic: program.args, options: program.opts<CliOptions>() };
+}
+
+function configurationFrom(options: CliOptions): ConfigurationInput {
+  const configuration: ConfigurationInput = {};
+  if (options.maxSections !== undefined) configuration.maxSections = options.maxSections;
+  if (options.temperature !== undefined) configuration.temperature = options.temperature;
+  const planner = options.plannerModel ?? options.model;
+  const writer = options.writerModel ?? options.model;
+  if (planner) configuration.plannerModel = planner;
+  if (writer) configuration.writerModel = writer;
+  return configuration;
+}
+
+async function readPlan(path: string): Promise<InputSection[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new InvalidInputError({
+      field: "plan",
+      message: `Cannot read the plan file ${path}: check the --plan path.`,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidInputError({
+      field: "plan",
+      message: `${path} is not valid JSON: give a JSON array of { "name", "description" }.`,
+    });
+  }
+  const sections = Array.isArray(value) ? value : (value as { sections?: unknown })?.sections;
+  if (!Array.isArray(sections)) {
+    throw new InvalidInputError({
+      field: "plan",
+      message: `${path} holds no list of sections: give a JSON array of { "name", "description" }.`,
+    });
+  }
+  return sections as InputSection[];
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError("give a whole number of 1 or more.");
+  }
+  return number;
+}
+
+function temperature(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InvalidArgumentError("give a number from 0 to 2.");
+  }
+  return number;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((result, secret) => result.split(secret).join("[redacted]"), text);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

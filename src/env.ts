@@ -1,0 +1,28 @@
+/**
+ * The one module that reads the process environment. Everything else receives these values as
+ * arguments, so tests and programmatic users can pass their own.
+ */
+
+/** Settings taken from environment variables. */
+export interface Environment {
+  /** `OPENAI_API_KEY`: key for the OpenAI-compatible server. */
+  openaiApiKey?: string;
+  /** `OPENAI_BASE_URL`: base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...). */
+  openaiBaseUrl?: string;
+  /** Directory the user ran the command from (`INIT_CWD` under `npm run`), for relative paths. */
+  workingDirectory: string;
+}
+
+/** Reads the variables this package uses; empty strings count as unset. */
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
+  return {
+    openaiApiKey: nonEmpty(env.OPENAI_API_KEY),
+    openaiBaseUrl: nonEmpty(env.OPENAI_BASE_URL),
+    workingDirectory: nonEmpty(env.INIT_CWD) ?? process.cwd(),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}

@@ -1,0 +1,65 @@
+const MARKER = Symbol.for("orchestrator-workers.error");
+
+/** Base class of every error this package throws on purpose. Check with `isInstance`, not `instanceof`. */
+export class OrchestratorWorkersError extends Error {
+  readonly [MARKER] = true;
+
+  constructor(name: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+
+  /** True for any error of this package, even when two copies of the package are loaded. */
+  static isInstance(error: unknown): error is OrchestratorWorkersError {
+    return typeof error === "object" && error !== null && MARKER in error;
+  }
+}
+
+/** The input or configuration cannot be used; nothing was sent to a model. `field` names what to change. */
+export class InvalidInputError extends OrchestratorWorkersError {
+  readonly field: string;
+
+  constructor(options: { field: string; message: string; cause?: unknown }) {
+    super("InvalidInputError", options.message, { cause: options.cause });
+    this.field = options.field;
+  }
+
+  static override isInstance(error: unknown): error is InvalidInputError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "InvalidInputError";
+  }
+}
+
+/** The planner returned no usable plan. `plan` holds what came back, for debugging. */
+export class PlanError extends OrchestratorWorkersError {
+  readonly plan: unknown;
+
+  constructor(options: { message: string; plan?: unknown; cause?: unknown }) {
+    super("PlanError", options.message, { cause: options.cause });
+    this.plan = options.plan;
+  }
+
+  static override isInstance(error: unknown): error is PlanError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "PlanError";
+  }
+}
+
+/** A worker could not write its section. */
+export class SectionError extends OrchestratorWorkersError {
+  readonly sectionId: string;
+  readonly sectionName: string;
+
+  constructor(options: {
+    sectionId: string;
+    sectionName: string;
+    message: string;
+    cause?: unknown;
+  }) {
+    super("SectionError", options.message, { cause: options.cause });
+    this.sectionId = options.sectionId;
+    this.sectionName = options.sectionName;
+  }
+
+  static override isInstance(error: unknown): error is SectionError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "SectionError";
+  }
+}

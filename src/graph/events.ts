@@ -1,0 +1,17 @@
+/**
+ * Progress events the nodes emit on the `custom` stream mode (`graph.stream(input, { streamMode:
+ * "custom" })`); the CLI's progress display, Studio and SDK clients read them.
+ */
+export type ProgressEvent =
+  | { type: "plan_ready"; sections: { id: string; name: string }[]; source: "planner" | "input" }
+  | { type: "section_started"; id: string; name: string }
+  | { type: "section_completed"; id: string; name: string; characters: number }
+  | { type: "section_failed"; id: string; name: string; error: string };
+
+/** Sends a progress event when the run streams custom events; does nothing otherwise. */
+export function emitProgress(
+  config: { writer?: (chunk: unknown) => void } | undefined,
+  event: ProgressEvent,
+): void {
+  config?.writer?.(event);
+}

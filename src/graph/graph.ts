@@ -1,0 +1,81 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { readEnvironment, type Environment } from "../env.js";
+import { createChatModelProvider, type ChatModelProvider } from "../models/chat-models.js";
+import { createOrchestratorNode } from "../nodes/orchestrator.js";
+import { synthesizer } from "../nodes/synthesizer.js";
+import { createWorkerNode } from "../nodes/worker.js";
+import { ConfigurationSchema } from "../schemas/configuration.js";
+import { assignWorkers } from "./routing.js";
+import { ReportInput, ReportOutput, ReportState, WorkerInput } from "./state.js";
+
+/** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
+export const GRAPH_NAME = "report";
+
+/** Options of `createReportGraph` and `buildGraph`. */
+export interface ReportGraphOptions {
+  /** Chat model for both planner and writers. Overrides the models named in the configuration. */
+  model?: BaseChatModel;
+  /** Chat model for the planner only (wins over `model`). */
+  plannerModel?: BaseChatModel;
+  /** Chat model for the writers only (wins over `model`). */
+  writerModel?: BaseChatModel;
+  /** Where OpenAI settings come from when no model is given; defaults to the process environment. */
+  environment?: Environment;
+  /** Use the offline model when no model is given, whatever the environment says. */
+  offline?: boolean;
+  /** Called once when the offline model is chosen; defaults to a warning on stderr. */
+  onOfflineModel?: (notice: string) => void;
+}
+
+/** Options of `buildGraph`: the graph's options plus how to compile it. */
+export interface BuildGraphOptions extends ReportGraphOptions {
+  /** Checkpointer that persists runs (threads); none by default. */
+  checkpointer?: BaseCheckpointSaver | boolean;
+  /** Graph name in traces and streams; defaults to `GRAPH_NAME`. */
+  name?: string;
+}
+
+/**
+ * Creates the uncompiled report graph: orchestrator → (Send per section) → worker → synthesizer.
+ * Compile it yourself to add a checkpointer, interrupts or a store.
+ */
+export function createReportGraph(options: ReportGraphOptions = {}) {
+  const models = modelProvider(options);
+  return new StateGraph({
+    state: ReportState,
+    input: ReportInput,
+    output: ReportOutput,
+    context: ConfigurationSchema,
+  })
+    .addNode("orchestrator", createOrchestratorNode({ models }))
+    .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
+    .addNode("synthesizer", synthesizer)
+    .addEdge(START, "orchestrator")
+    .addConditionalEdges("orchestrator", assignWorkers, ["worker"])
+    .addEdge("worker", "synthesizer")
+    .addEdge("synthesizer", END);
+}
+
+/** Creates and compiles the report graph. */
+export function buildGraph(options: BuildGraphOptions = {}) {
+  const { checkpointer, name = GRAPH_NAME, ...graphOptions } = options;
+  const compiled = createReportGraph(graphOptions).compile({ checkpointer, name });
+  compiled.name = name;
+  return compiled;
+}
+
+/** The compiled report graph that LangGraph Studio and the dev server load through `langgraph.json`. */
+export const graph = buildGraph();
+
+function modelProvider(options: ReportGraphOptions): ChatModelProvider {
+  const fallback = createChatModelProvider({
+    environment: options.environment ?? readEnvironment(),
+    offline: options.offline,
+    onOfflineModel: options.onOfflineModel ?? ((notice) => console.warn(notice)),
+  });
+  return (request) => {
+    const given = request.role === "planner" ? options.plannerModel : options.writerModel;
+    return given ?? options.model ?? fallback(request);
+  };
+}

@@ -1,0 +1,86 @@
+import { ChatOpenAI } from "@langchain/openai";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { Environment } from "../env.js";
+import type { Configuration } from "../schemas/configuration.js";
+import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
+
+/** Which part of the graph a model serves. */
+export type ModelRole = "planner" | "writer";
+
+/** Returns the chat model for one role under one run's configuration. */
+export type ChatModelProvider = (request: {
+  role: ModelRole;
+  configuration: Configuration;
+}) => BaseChatModel;
+
+/** Options of `createChatModelProvider`. */
+export interface ChatModelProviderOptions {
+  /** Where the OpenAI key and base URL come from; see `readEnvironment`. */
+  environment: Environment;
+  /** Use the offline model even when a key or base URL is set. */
+  offline?: boolean;
+  /** Called once, the first time the offline model is chosen (the CLI prints it on stderr). */
+  onOfflineModel?: (notice: string) => void;
+}
+
+/** Placeholder key for OpenAI-compatible servers that need none (Ollama, vLLM, LM Studio). */
+const NO_KEY = "no-key-needed";
+
+/** True when runs will use the offline model: forced, or no key and no base URL. */
+export function usesOfflineModel(options: ChatModelProviderOptions): boolean {
+  return Boolean(
+    options.offline || (!options.environment.openaiApiKey && !options.environment.openaiBaseUrl),
+  );
+}
+
+/**
+ * The default model provider: `ChatOpenAI` against OpenAI or any OpenAI-compatible server when
+ * `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set, the offline model otherwise. Clients are created
+ * once per distinct setting and reused, so connections are kept alive across a run's requests.
+ * Retries and the request timeout are set here, in the client, and nowhere else.
+ */
+export function createChatModelProvider(options: ChatModelProviderOptions): ChatModelProvider {
+  const clients = new Map<string, BaseChatModel>();
+  const offline = usesOfflineModel(options);
+  let offlineNoticeGiven = false;
+  return ({ role, configuration }) => {
+    if (offline) {
+      if (!offlineNoticeGiven) {
+        offlineNoticeGiven = true;
+        options.onOfflineModel?.(OFFLINE_NOTICE);
+      }
+      return cached(clients, "offline", () => new OfflineChatModel());
+    }
+    const settings = {
+      model: role === "planner" ? configuration.plannerModel : configuration.writerModel,
+      temperature: configuration.temperature,
+      maxRetries: configuration.maxRetries,
+      timeout: configuration.requestTimeoutMs,
+    };
+    return cached(
+      clients,
+      JSON.stringify(settings),
+      () =>
+        new ChatOpenAI({
+          ...settings,
+          apiKey: options.environment.openaiApiKey ?? NO_KEY,
+          configuration: { baseURL: options.environment.openaiBaseUrl },
+        }),
+    );
+  };
+}
+
+/** The name a model goes by in a section's record: its model id, or its type for custom models. */
+export function chatModelName(model: BaseChatModel): string {
+  const name = (model as { model?: unknown }).model;
+  return typeof name === "string" && name ? name : model._llmType();
+}
+
+function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = create();
+    cache.set(key, value);
+  }
+  return value;
+}

@@ -1,0 +1,146 @@
+import type { BaseChatModelParams } from "@langchain/core/language_models/chat_models";
+import { LocalChatModel, type LocalChatReply, type LocalChatRequest } from "./local-chat-model.js";
+
+/** Name the offline model reports; the synthesizer labels reports written with it. */
+export const OFFLINE_MODEL_NAME = "offline-placeholder";
+
+/** The notice that goes with anything the offline model wrote. */
+export const OFFLINE_NOTICE =
+  "Written by the offline placeholder model: no OPENAI_API_KEY or OPENAI_BASE_URL was set (or --offline was given). Set one of them for real content.";
+
+const OUTLINE = [
+  { name: "Introduction", description: 'What "{topic}" is about and why it matters.' },
+  { name: "Background", description: 'The context and history needed to understand "{topic}".' },
+  { name: "Key concepts", description: 'The main ideas and mechanisms behind "{topic}".' },
+  { name: "Examples", description: 'Concrete examples of "{topic}" in practice.' },
+  { name: "Conclusion", description: 'A summary of "{topic}" and the questions that remain open.' },
+];
+
+/**
+ * A deterministic chat model that needs no network and no key. It plans a five-part outline,
+ * writes clearly labelled placeholder sections, fills any structured-output schema with plausible
+ * values (validated like any other model's output), and streams its text word by word. Same input,
+ * same output.
+ */
+export class OfflineChatModel extends LocalChatModel {
+  readonly model = OFFLINE_MODEL_NAME;
+
+  constructor(fields: BaseChatModelParams = {}) {
+    super(fields);
+  }
+
+  override _llmType(): string {
+    return "offline";
+  }
+
+  protected reply(request: LocalChatRequest): LocalChatReply {
+    const blocks = taggedBlocks(lastUserText(request));
+    const topic = blocks.get("Report topic") ?? firstLine(lastUserText(request));
+    const tool = request.tools.find((candidate) => candidate.name === request.toolChoice);
+    if (tool) {
+      const args = fill(tool.parameters, { topic, index: 0, key: "" });
+      return { toolCalls: [{ name: tool.name, args: args as Record<string, unknown> }] };
+    }
+    const sectionName = blocks.get("Section name");
+    if (!sectionName) return { content: `${OFFLINE_NOTICE}\n\nNo section was asked for.` };
+    return { content: placeholderSection(topic, sectionName, blocks.get("Section description")) };
+  }
+}
+
+function placeholderSection(topic: string, name: string, description = ""): string {
+  const scope = description.trim() || `${name}, as part of ${topic}.`;
+  return [
+    `*Offline placeholder text: no model wrote this section.*`,
+    "",
+    `**Scope:** ${scope}`,
+    "",
+    `A real model would write the "${name}" section of the report on "${topic}" here, with the facts, examples and reasoning this part of the topic needs.`,
+    "",
+    `- What the reader should take away from "${name}".`,
+    `- How "${name}" connects to the rest of the report.`,
+  ].join("\n");
+}
+
+/** The parts of a JSON schema that `fill` reads. */
+interface SchemaNode {
+  type?: string | string[];
+  const?: unknown;
+  enum?: unknown[];
+  anyOf?: SchemaNode[];
+  oneOf?: SchemaNode[];
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+  minItems?: number;
+  maxItems?: number;
+  minimum?: number;
+}
+
+interface FillContext {
+  topic: string;
+  index: number;
+  key: string;
+}
+
+/** Fills a JSON schema with deterministic, plausible values. */
+function fill(schema: SchemaNode, context: FillContext): unknown {
+  if (schema.const !== undefined) return schema.const;
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) {
+    return schema.enum[context.index % schema.enum.length];
+  }
+  const options = schema.anyOf ?? schema.oneOf;
+  if (options?.[0])
+    return fill(options.find((option) => option.type !== "null") ?? options[0], context);
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
+  switch (type) {
+    case "object": {
+      const properties = schema.properties ?? {};
+      return Object.fromEntries(
+        Object.entries(properties).map(([key, property]) => [
+          key,
+          fill(property, { ...context, key }),
+        ]),
+      );
+    }
+    case "array": {
+      const items = schema.items ?? {};
+      const isRecord = items.type === "object";
+      const wanted = isRecord ? OUTLINE.length : 0;
+      const minimum = typeof schema.minItems === "number" ? schema.minItems : 0;
+      const maximum = typeof schema.maxItems === "number" ? schema.maxItems : Infinity;
+      const length = Math.min(Math.max(wanted, minimum), maximum);
+      return Array.from({ length }, (_, index) => fill(items, { ...context, index }));
+    }
+    case "integer":
+    case "number":
+      return typeof schema.minimum === "number" ? schema.minimum : 1;
+    case "boolean":
+      return true;
+    default:
+      return fillString(context);
+  }
+}
+
+function fillString({ topic, index, key }: FillContext): string {
+  const outline = OUTLINE[index % OUTLINE.length]!;
+  if (key === "name" || key === "title") return outline.name;
+  if (key === "description") return outline.description.replace("{topic}", topic);
+  return `${key || "value"} for ${topic}`;
+}
+
+function lastUserText(request: LocalChatRequest): string {
+  const user = [...request.messages].reverse().find((message) => message.getType() === "human");
+  return user?.text ?? "";
+}
+
+/** Reads `<Tag>value</Tag>` blocks, as the prompts in `nodes/prompts.ts` write them. */
+function taggedBlocks(text: string): Map<string, string> {
+  const blocks = new Map<string, string>();
+  for (const match of text.matchAll(/<([A-Za-z][\w ]*)>\n?([\s\S]*?)\n?<\/\1>/g)) {
+    blocks.set(match[1]!, match[2]!.trim());
+  }
+  return blocks;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split("\n")[0]?.slice(0, 200) || "the topic";
+}

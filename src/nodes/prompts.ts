@@ -1,0 +1,52 @@
+/**
+ * Prompt constants. System prompts are configurable (see `configuration.ts`); the user messages
+ * below are built in code from tagged blocks so that the facts a node must pass on (the topic,
+ * the section bound, the section itself) reach the model whatever system prompt is configured.
+ */
+
+/** Default system prompt of the planner (orchestrator) model. */
+export const PLANNER_SYSTEM_PROMPT = `You are the planner of a report written by a team of writers.
+You split the report into sections that separate writers can write in parallel, each without
+seeing the others' work. Give every section a short name and a description precise enough that
+its writer knows exactly what to cover and what to leave to other sections. Avoid overlap between
+sections. Order the sections as a reader should read them.`;
+
+/** Default system prompt of the writer (worker) model. */
+export const WRITER_SYSTEM_PROMPT = `You write one section of a report, in Markdown.
+Write only the section's body: no preamble ("Here is..."), no closing remarks, and no heading
+with the section's name (it is added for you). Sub-headings start at level 3 (###). Stay inside
+the section's scope; other writers cover the other sections.`;
+
+/** The planner's user message: the topic, the bound, and optional reviewer feedback. */
+export function plannerUserPrompt(options: { topic: string; maxSections: number }): string {
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Task>
+Plan the sections of a report on the topic above. Use at most ${options.maxSections} sections,
+and no more than the topic needs.
+</Task>`;
+}
+
+/** The worker's user message: the topic and its own section, nothing else. */
+export function writerUserPrompt(options: {
+  topic: string;
+  section: { name: string; description: string };
+}): string {
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Section name>
+${options.section.name}
+</Section name>
+
+<Section description>
+${options.section.description}
+</Section description>
+
+<Task>
+Write this section's body in Markdown.
+</Task>`;
+}

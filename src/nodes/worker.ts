@@ -1,0 +1,62 @@
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { SectionError } from "../errors.js";
+import { resolveConfiguration } from "../graph/configuration.js";
+import { emitProgress } from "../graph/events.js";
+import type { ReportUpdate, WorkerInputType } from "../graph/state.js";
+import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
+import { writerUserPrompt } from "./prompts.js";
+
+/**
+ * Creates the worker node, which writes one section:
+ * 1. receives only the topic and its own section (through `Send`), never the whole state;
+ * 2. asks the writer model for the section's Markdown body;
+ * 3. drops a leading heading that repeats the section's name (the synthesizer adds it);
+ * 4. appends `{ id, name, content, model }` to `completedSections`.
+ */
+export function createWorkerNode(dependencies: { models: ChatModelProvider }) {
+  return async function worker(
+    { topic, section }: WorkerInputType,
+    config: LangGraphRunnableConfig,
+  ): Promise<ReportUpdate> {
+    const configuration = resolveConfiguration(config);
+    const writer = dependencies.models({ role: "writer", configuration });
+    emitProgress(config, { type: "section_started", id: section.id, name: section.name });
+    const response = await writer.invoke([
+      new SystemMessage(configuration.writerPrompt),
+      new HumanMessage(writerUserPrompt({ topic, section })),
+    ]);
+    const content = sectionBody(response.text, section.name);
+    if (!content) {
+      throw new SectionError({
+        sectionId: section.id,
+        sectionName: section.name,
+        message: `The writer model returned no text for section "${section.name}" (${section.id}).`,
+      });
+    }
+    emitProgress(config, {
+      type: "section_completed",
+      id: section.id,
+      name: section.name,
+      characters: content.length,
+    });
+    return {
+      completedSections: [
+        { id: section.id, name: section.name, content, model: chatModelName(writer) },
+      ],
+    };
+  };
+}
+
+/** The section's body: trimmed, without a first heading that only repeats the section's name. */
+export function sectionBody(text: string, name: string): string {
+  const trimmed = text.trim();
+  const [first = "", ...rest] = trimmed.split("\n");
+  const heading = /^#{1,6}\s+(.*?)\s*#*$/.exec(first.trim());
+  if (heading && normalize(heading[1]!) === normalize(name)) return rest.join("\n").trim();
+  return trimmed;
+}
+
+function normalize(text: string): string {
+  return text.replace(/[*_`]/g, "").trim().toLowerCase();
+}

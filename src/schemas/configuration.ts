@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../nodes/prompts.js";
+
+/** Default chat model for both planner and writer when none is configured. */
+export const DEFAULT_MODEL = "gpt-4.1-mini";
+
+/**
+ * Run configuration: one schema with defaults, read from `config.context` or
+ * `config.configurable` (see `resolveConfiguration`). Studio shows these fields and defaults.
+ */
+export const ConfigurationSchema = z.object({
+  plannerModel: z
+    .string()
+    .min(1)
+    .default(DEFAULT_MODEL)
+    .describe("Chat model that plans the report's sections (orchestrator)."),
+  writerModel: z
+    .string()
+    .min(1)
+    .default(DEFAULT_MODEL)
+    .describe("Chat model that writes each section (workers)."),
+  temperature: z
+    .number()
+    .min(0)
+    .max(2)
+    .default(0.2)
+    .describe("Sampling temperature for planner and writer models (0 to 2)."),
+  maxSections: z
+    .number()
+    .int()
+    .min(1)
+    .default(8)
+    .describe(
+      "Most sections a plan may have; the planner is told the bound and longer plans are cut.",
+    ),
+  plannerPrompt: z
+    .string()
+    .min(1)
+    .default(PLANNER_SYSTEM_PROMPT)
+    .describe("System prompt of the planner model."),
+  writerPrompt: z
+    .string()
+    .min(1)
+    .default(WRITER_SYSTEM_PROMPT)
+    .describe("System prompt of the writer model."),
+  maxRetries: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .default(2)
+    .describe("Retries of a failed model request (rate limits, server errors, timeouts)."),
+  requestTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(120_000)
+    .describe("Time limit of one model request, in milliseconds."),
+});
+
+/** Configuration as given by a caller: every field optional. */
+export type ConfigurationInput = z.input<typeof ConfigurationSchema>;
+/** Configuration with defaults applied. */
+export type Configuration = z.output<typeof ConfigurationSchema>;

@@ -1,0 +1,73 @@
+import { InvalidInputError } from "../errors.js";
+import type { InputSection, Section } from "./section.js";
+
+/** Longest topic accepted, in characters: a topic is a subject or a question, not a document. */
+export const MAX_TOPIC_LENGTH = 2000;
+
+/** A validated run input: a trimmed topic and, when given, a ready-made plan with ids. */
+export interface ValidatedInput {
+  topic: string;
+  sections?: Section[];
+}
+
+/**
+ * Checks a run's input before any model is called and says what to change when it is unusable:
+ * the topic must be non-blank and at most `MAX_TOPIC_LENGTH` characters; a ready-made plan must
+ * have named, described sections with distinct ids. Sections without an id get `s<position>`.
+ */
+export function validateInput(input: { topic?: unknown; sections?: unknown }): ValidatedInput {
+  if (typeof input.topic !== "string" || input.topic.trim() === "") {
+    throw new InvalidInputError({
+      field: "topic",
+      message: "The topic is empty: give the subject or question the report is about.",
+    });
+  }
+  const topic = input.topic.trim();
+  if (topic.length > MAX_TOPIC_LENGTH) {
+    throw new InvalidInputError({
+      field: "topic",
+      message: `The topic is ${topic.length} characters long; shorten it to at most ${MAX_TOPIC_LENGTH}.`,
+    });
+  }
+  if (input.sections === undefined || input.sections === null) return { topic };
+  if (!Array.isArray(input.sections) || input.sections.length === 0) {
+    throw new InvalidInputError({
+      field: "sections",
+      message:
+        "The ready-made plan has no sections: give at least one, or leave it out to plan one.",
+    });
+  }
+  return { topic, sections: withIds(input.sections as InputSection[], "sections") };
+}
+
+/**
+ * Gives every section a stable id (its own, or `s<position>`) and checks names, descriptions and
+ * uniqueness of ids. `field` names the source in error messages.
+ */
+export function withIds(sections: InputSection[], field: string): Section[] {
+  const seen = new Set<string>();
+  return sections.map((section, index) => {
+    const position = `${field}[${index}]`;
+    if (typeof section?.name !== "string" || section.name.trim() === "") {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} has no name: name every section.`,
+      });
+    }
+    if (typeof section.description !== "string" || section.description.trim() === "") {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${section.name}") has no description: say what the section covers.`,
+      });
+    }
+    const id = section.id?.trim() || `s${index + 1}`;
+    if (seen.has(id)) {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} repeats the section id "${id}": ids must be unique within a plan.`,
+      });
+    }
+    seen.add(id);
+    return { id, name: section.name.trim(), description: section.description.trim() };
+  });
+}

@@ -1,0 +1,19 @@
+import { z } from "zod";
+import { PlannedSectionSchema } from "./section.js";
+
+/**
+ * What the planner model must return through structured output.
+ *
+ * Bounds (at least one section, at most `maxSections`) are enforced in code rather than in the
+ * schema, so an over-long plan can be cut with a warning instead of being rejected, and the schema
+ * stays valid for providers' strict JSON-schema modes.
+ */
+export const PlanSchema = z
+  .object({
+    sections: z
+      .array(PlannedSectionSchema)
+      .describe("The report's sections, in the order they should appear."),
+  })
+  .describe("A plan for a report: its sections in reading order.");
+
+export type Plan = z.infer<typeof PlanSchema>;

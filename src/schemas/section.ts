@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** A section as the planner proposes it: what it is called and what it covers. */
+export const PlannedSectionSchema = z.object({
+  name: z.string().describe("Short heading for the section, as it will appear in the report."),
+  description: z
+    .string()
+    .describe(
+      "What the section covers: its scope, key points and what to leave to other sections.",
+    ),
+});
+
+/** A section of the plan, keyed by a stable id so that order never depends on names or arrival. */
+export const SectionSchema = PlannedSectionSchema.extend({
+  id: z
+    .string()
+    .min(1)
+    .describe(
+      "Stable id of the section within its plan (two sections may share a name, never an id).",
+    ),
+});
+
+/** A section given in the input as a ready-made plan; the id is assigned when it is missing. */
+export const InputSectionSchema = PlannedSectionSchema.extend({
+  id: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Optional id for the section; assigned from its position in the plan when omitted."),
+});
+
+/** What a worker contributes to the shared `completedSections` key. */
+export const CompletedSectionSchema = z.object({
+  id: z.string().describe("Id of the planned section this text was written for."),
+  name: z.string().describe("Name of the section, copied from the plan."),
+  content: z.string().describe("The section's Markdown body, without its heading."),
+  model: z.string().describe("Name of the chat model that wrote the section."),
+});
+
+export type PlannedSection = z.infer<typeof PlannedSectionSchema>;
+export type Section = z.infer<typeof SectionSchema>;
+export type InputSection = z.infer<typeof InputSectionSchema>;
+export type CompletedSection = z.infer<typeof CompletedSectionSchema>;
