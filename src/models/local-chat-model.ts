@@ -160,7 +160,7 @@ export abstract class LocalChatModel extends BaseChatModel<
       return {
         name: definition.name,
         description: definition.description ?? "",
-        parameters: (definition.parameters ?? {}),
+        parameters: definition.parameters ?? {},
       };
     });
     return { messages, tools, toolChoice: options.toolChoice };

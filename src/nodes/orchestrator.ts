@@ -102,7 +102,9 @@ function announce(
   });
 }
 
+/** Errors that mean the model answered, but not with a parsable plan (bad JSON, wrong shape). */
 function isOutputParsingError(error: unknown): boolean {
+  if (error instanceof SyntaxError) return true;
   return (
     error instanceof Error &&
     (error.name === "OutputParserException" ||

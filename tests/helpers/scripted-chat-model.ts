@@ -1,0 +1,78 @@
+import {
+  LocalChatModel,
+  type LocalChatReply,
+  type LocalChatRequest,
+} from "../../src/models/local-chat-model.js";
+import type { PlannedSection } from "../../src/schemas/section.js";
+
+/** One call the scripted model received. */
+export interface RecordedCall {
+  /** Text of every message, in order (system first). */
+  messages: string[];
+  /** The last user message's text. */
+  prompt: string;
+  /** Tool the caller forced (structured output), if any. */
+  toolChoice?: string;
+}
+
+export interface ScriptedChatModelOptions {
+  /** Sections the model plans when asked for structured output. */
+  plan?: PlannedSection[];
+  /** Structured-output answer to return instead of `{ sections: plan }` (may be invalid on purpose). */
+  planAnswer?: unknown;
+  /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
+  write?: (sectionName: string, prompt: string) => string;
+  /** Milliseconds to wait before answering, per call (to make workers finish out of order). */
+  delayMs?: (call: RecordedCall) => number;
+}
+
+/** A chat model for unit tests: scripted answers, and a record of every prompt it received. */
+export class ScriptedChatModel extends LocalChatModel {
+  readonly model = "scripted";
+  readonly calls: RecordedCall[] = [];
+
+  constructor(private readonly options: ScriptedChatModelOptions = {}) {
+    super({});
+  }
+
+  /** Calls that asked for a plan (forced structured output). */
+  get planCalls(): RecordedCall[] {
+    return this.calls.filter((call) => call.toolChoice);
+  }
+
+  /** Calls that asked for section text. */
+  get writeCalls(): RecordedCall[] {
+    return this.calls.filter((call) => !call.toolChoice);
+  }
+
+  protected async reply(request: LocalChatRequest): Promise<LocalChatReply> {
+    const messages = request.messages.map((message) => message.text);
+    const call: RecordedCall = {
+      messages,
+      prompt: messages[messages.length - 1] ?? "",
+      toolChoice: request.toolChoice,
+    };
+    this.calls.push(call);
+    const delay = this.options.delayMs?.(call) ?? 0;
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    if (request.toolChoice) {
+      const args = this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };
+      return { toolCalls: [{ name: request.toolChoice, args: args as Record<string, unknown> }] };
+    }
+    const name = sectionNameOf(call.prompt) ?? "(none)";
+    return { content: this.options.write?.(name, call.prompt) ?? `Body of ${name}.` };
+  }
+}
+
+/** A plan of `count` sections named "Part 1", "Part 2", ... */
+export function defaultPlan(count: number): PlannedSection[] {
+  return Array.from({ length: count }, (_, index) => ({
+    name: `Part ${index + 1}`,
+    description: `What part ${index + 1} covers.`,
+  }));
+}
+
+/** The section name in a worker prompt, as `writerUserPrompt` writes it. */
+export function sectionNameOf(prompt: string): string | undefined {
+  return /<Section name>\n([\s\S]*?)\n<\/Section name>/.exec(prompt)?.[1];
+}

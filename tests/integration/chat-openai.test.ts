@@ -1,0 +1,146 @@
+import { ChatOpenAI } from "@langchain/openai";
+import { buildGraph } from "../../src/graph/graph.js";
+import { InvalidInputError } from "../../src/errors.js";
+import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import { defaultPlan } from "../helpers/scripted-chat-model.js";
+
+const API_KEY = "sk-test-0123456789-SECRET";
+
+function headings(report: string): string[] {
+  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
+}
+
+/** The graph as a user builds it from the environment: real ChatOpenAI clients over HTTP. */
+function graphFor(server: OpenAIServer) {
+  return buildGraph({
+    environment: { openaiApiKey: API_KEY, openaiBaseUrl: server.baseURL, workingDirectory: "." },
+  });
+}
+
+describe("report graph with the real ChatOpenAI client against a local server", () => {
+  let server: OpenAIServer;
+  afterEach(async () => server?.close());
+
+  test("a 7-section plan makes 1 plan call and 7 worker calls, and keeps plan order when workers finish in random order", async () => {
+    const plan = defaultPlan(7);
+    server = await startOpenAIServer({
+      plan,
+      latencyMs: (request) => (request.kind === "plan" ? 0 : Math.floor(Math.random() * 60)),
+    });
+    const result = await graphFor(server).invoke(
+      { topic: "How tides work" },
+      { configurable: { maxRetries: 0 } },
+    );
+
+    expect(server.planRequests()).toHaveLength(1);
+    expect(server.sectionRequests()).toHaveLength(7);
+    expect(headings(result.report)).toEqual(plan.map((section) => section.name));
+    expect(result.completedSections).toHaveLength(7);
+    expect(new Set(result.completedSections.map((section) => section.id)).size).toBe(7);
+    expect(result.report).toContain('## Part 3\n\nText of section "Part 3".');
+    // Structured output went out as a JSON schema, and the planner was told the bound.
+    expect(server.planRequests()[0]!.body.response_format?.type).toBe("json_schema");
+    expect(server.planRequests()[0]!.prompt).toContain("at most 8 sections");
+  });
+
+  test("each worker request carries its own section and none of the others", async () => {
+    const plan = defaultPlan(4);
+    server = await startOpenAIServer({ plan });
+    await graphFor(server).invoke({ topic: "Tides" });
+    const requests = server.sectionRequests();
+    expect(requests.map((request) => request.sectionName).sort()).toEqual(
+      plan.map((section) => section.name),
+    );
+    for (const request of requests) {
+      for (const section of plan) {
+        const own = section.name === request.sectionName;
+        expect(request.prompt.includes(section.description)).toBe(own);
+      }
+    }
+  });
+
+  test("models without JSON-schema support plan through a forced tool call", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { plannerModel: "gpt-4", writerModel: "gpt-4" } },
+    );
+    const [planRequest] = server.planRequests();
+    expect(planRequest!.body.tool_choice).toEqual({ type: "function", function: { name: "plan" } });
+    expect(planRequest!.body.model).toBe("gpt-4");
+    expect(headings(result.report)).toEqual(["Part 1", "Part 2"]);
+  });
+
+  test("a ready-made plan makes no plan call", async () => {
+    server = await startOpenAIServer();
+    const result = await graphFor(server).invoke({
+      topic: "Tides",
+      sections: [
+        { name: "One", description: "First." },
+        { name: "Two", description: "Second." },
+      ],
+    });
+    expect(server.planRequests()).toHaveLength(0);
+    expect(server.sectionRequests()).toHaveLength(2);
+    expect(headings(result.report)).toEqual(["One", "Two"]);
+  });
+
+  test("bad input is refused before any request reaches the server", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const error: unknown = await graphFor(server)
+      .invoke({ topic: "" })
+      .catch((caught: unknown) => caught);
+    expect(InvalidInputError.isInstance(error)).toBe(true);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test("a malformed plan from the server is a clear error and no worker runs", async () => {
+    server = await startOpenAIServer({ planText: '{"sections": [{"name": "A"' });
+    await expect(
+      graphFor(server).invoke({ topic: "Tides" }, { configurable: { maxRetries: 0 } }),
+    ).rejects.toThrow(/not a valid plan/);
+    expect(server.sectionRequests()).toHaveLength(0);
+  });
+
+  test("section text streams token by token in messages mode, attributed to its worker", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const tokens = new Map<string, string[]>();
+    for await (const [chunk, metadata] of await graphFor(server).stream(
+      { topic: "Tides" },
+      { streamMode: "messages" },
+    )) {
+      if (metadata.langgraph_node !== "worker") continue;
+      const key = String(metadata.langgraph_checkpoint_ns);
+      tokens.set(key, [...(tokens.get(key) ?? []), chunk.text]);
+    }
+    expect(server.sectionRequests().every((request) => request.body.stream === true)).toBe(true);
+    const texts = [...tokens.values()].map((pieces) => pieces.join(""));
+    expect(texts.sort()).toEqual([
+      'Text of section "Part 1".\n\nMore about Part 1.',
+      'Text of section "Part 2".\n\nMore about Part 2.',
+    ]);
+    expect([...tokens.values()].every((pieces) => pieces.length > 3)).toBe(true);
+  });
+
+  test("the API key reaches the server and never the state or the report", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const result = await graphFor(server).invoke({ topic: "Tides" });
+    expect(server.requests[0]!.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(JSON.stringify(result)).not.toContain(API_KEY);
+  });
+
+  test("a user-supplied ChatOpenAI instance is used as given", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(3) });
+    const model = new ChatOpenAI({
+      model: "my-local-model",
+      apiKey: "unused",
+      maxRetries: 0,
+      configuration: { baseURL: server.baseURL },
+    });
+    const result = await buildGraph({ model }).invoke({ topic: "Tides" });
+    expect(server.requests.every((request) => request.body.model === "my-local-model")).toBe(true);
+    expect(result.completedSections.every((section) => section.model === "my-local-model")).toBe(
+      true,
+    );
+  });
+});
