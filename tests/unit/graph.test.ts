@@ -29,7 +29,7 @@ describe("report graph with a scripted model", () => {
       if (mode === "custom" && (chunk as ProgressEvent).type === "section_completed") {
         completedOrder.push((chunk as { name: string }).name);
       }
-      if (mode === "values") result = chunk as typeof result;
+      if (mode === "values") result = chunk;
     }
 
     expect(model.planCalls).toHaveLength(1);
@@ -224,6 +224,6 @@ describe("report graph with a scripted model", () => {
     const config = { configurable: { thread_id: "t1" } };
     await graph.invoke({ topic: "Tides" }, config);
     const state = await graph.getState(config);
-    expect(headings(state.values.report as string)).toEqual(["Part 1", "Part 2"]);
+    expect(headings((state.values as { report: string }).report)).toEqual(["Part 1", "Part 2"]);
   });
 });

@@ -31,7 +31,7 @@ describe("offline model", () => {
       kind: z.enum(["a", "b"]),
       count: z.number().int().min(3),
     });
-    const value = await model.withStructuredOutput(schema).invoke([new HumanMessage("x")]);
+    const value: unknown = await model.withStructuredOutput(schema).invoke([new HumanMessage("x")]);
     expect(schema.parse(value)).toEqual(value);
 
     const impossible = z.object({ title: z.string().regex(/^\d+$/) });
