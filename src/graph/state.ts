@@ -1,11 +1,15 @@
 import { z } from "zod";
-import { ReducedValue, StateSchema } from "@langchain/langgraph";
+import { registry, type UpdateType } from "@langchain/langgraph/zod";
 import {
   CompletedSectionSchema,
   InputSectionSchema,
   SectionSchema,
   type CompletedSection,
 } from "../schemas/section.js";
+
+// Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
+// state, input, output *and* configuration schemas from zod graphs, but skips the configuration
+// schema of `StateSchema` graphs.
 
 const topic = z.string().describe("What the report is about, in a sentence or a question.");
 const sections = z
@@ -25,26 +29,26 @@ function append<T>(current: T[], update: T[]): T[] {
   return current.concat(update);
 }
 
-const completedSections = new ReducedValue(
-  z
-    .array(CompletedSectionSchema)
-    .default(() => [])
-    .describe("Sections written so far, in the order they finished; each worker appends its own."),
-  { inputSchema: z.array(CompletedSectionSchema), reducer: append<CompletedSection> },
-);
+const completedSections = z
+  .array(CompletedSectionSchema)
+  .describe("Sections written so far; each worker appends its own.")
+  .register(registry, {
+    reducer: { schema: z.array(CompletedSectionSchema), fn: append<CompletedSection> },
+    default: () => [],
+  });
 
-const warnings = new ReducedValue(
-  z
-    .array(z.string())
-    .default(() => [])
-    .describe(
-      "Things the run did differently from what was asked (for example a plan cut to maxSections).",
-    ),
-  { inputSchema: z.array(z.string()), reducer: append<string> },
-);
+const warnings = z
+  .array(z.string())
+  .describe(
+    "Things the run did differently from what was asked (for example a plan cut to maxSections).",
+  )
+  .register(registry, {
+    reducer: { schema: z.array(z.string()), fn: append<string> },
+    default: () => [],
+  });
 
 /** The graph's full state. */
-export const ReportState = new StateSchema({
+export const ReportState = z.object({
   topic,
   sections,
   plan,
@@ -54,19 +58,19 @@ export const ReportState = new StateSchema({
 });
 
 /** What a caller passes in: a topic, and optionally a ready-made plan. */
-export const ReportInput = new StateSchema({ topic, sections });
+export const ReportInput = z.object({ topic, sections });
 
 /** What a run returns. */
-export const ReportOutput = new StateSchema({ report, plan, completedSections, warnings });
+export const ReportOutput = z.object({ report, plan, completedSections, warnings });
 
 /** What each worker receives through its `Send`: the topic and its own section, nothing more. */
-export const WorkerInput = new StateSchema({
+export const WorkerInput = z.object({
   topic,
   section: SectionSchema.describe("The one section this worker writes."),
 });
 
-export type ReportStateType = typeof ReportState.State;
-export type ReportUpdate = typeof ReportState.Update;
-export type ReportInputType = typeof ReportInput.Update;
-export type ReportOutputType = typeof ReportOutput.State;
-export type WorkerInputType = typeof WorkerInput.State;
+export type ReportStateType = z.output<typeof ReportState>;
+export type ReportUpdate = UpdateType<typeof ReportState>;
+export type ReportInputType = z.input<typeof ReportInput>;
+export type ReportOutputType = z.output<typeof ReportOutput>;
+export type WorkerInputType = z.output<typeof WorkerInput>;

@@ -1,0 +1,64 @@
+/**
+ * Public API: build the report graph with your own models and checkpointer, or use the compiled
+ * default `graph`; run it with `invoke` or `stream`.
+ */
+export {
+  buildGraph,
+  createReportGraph,
+  graph,
+  GRAPH_NAME,
+  type BuildGraphOptions,
+  type ReportGraphOptions,
+} from "./graph/graph.js";
+export {
+  ReportInput,
+  ReportOutput,
+  ReportState,
+  WorkerInput,
+  type ReportInputType,
+  type ReportOutputType,
+  type ReportStateType,
+  type WorkerInputType,
+} from "./graph/state.js";
+export { resolveConfiguration } from "./graph/configuration.js";
+export type { ProgressEvent } from "./graph/events.js";
+export {
+  ConfigurationSchema,
+  DEFAULT_MODEL,
+  type Configuration,
+  type ConfigurationInput,
+} from "./schemas/configuration.js";
+export { PlanSchema, type Plan } from "./schemas/plan.js";
+export {
+  CompletedSectionSchema,
+  InputSectionSchema,
+  PlannedSectionSchema,
+  SectionSchema,
+  type CompletedSection,
+  type InputSection,
+  type PlannedSection,
+  type Section,
+} from "./schemas/section.js";
+export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
+export {
+  chatModelName,
+  createChatModelProvider,
+  usesOfflineModel,
+  type ChatModelProvider,
+  type ChatModelProviderOptions,
+  type ModelRole,
+} from "./models/chat-models.js";
+export {
+  OfflineChatModel,
+  OFFLINE_MODEL_NAME,
+  OFFLINE_NOTICE,
+} from "./models/offline-chat-model.js";
+export {
+  LocalChatModel,
+  type LocalChatReply,
+  type LocalChatRequest,
+  type LocalToolDefinition,
+} from "./models/local-chat-model.js";
+export { readEnvironment, type Environment } from "./env.js";
+export { InvalidInputError, OrchestratorWorkersError, PlanError, SectionError } from "./errors.js";
+export { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "./nodes/prompts.js";

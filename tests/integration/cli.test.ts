@@ -1,0 +1,142 @@
+import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { runCli } from "../helpers/run-cli.js";
+
+const API_KEY = "sk-cli-test-SECRET-42";
+
+describe("CLI", () => {
+  let directory: string;
+  let server: OpenAIServer | undefined;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), "report-cli-"));
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  test("with no key and no base URL, writes a labelled offline report and prints its path", async () => {
+    const out = join(directory, "report.md");
+    const result = await runCli(["How tides work", "--out", out]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`${out}\n`);
+    expect(result.stderr).toMatch(/offline placeholder model/);
+    expect(result.stderr).toMatch(/Plan: 5 sections/);
+    expect(result.stderr).toMatch(/\[5\/5\] done: /);
+    const report = await readFile(out, "utf8");
+    expect(report).toMatch(/^# How tides work\n/);
+    expect(report).toMatch(/offline placeholder model/);
+  });
+
+  test("against an OpenAI-compatible server: one plan call, one call per section, plan order, no key leaked", async () => {
+    const plan = defaultPlan(7);
+    server = await startOpenAIServer({
+      plan,
+      latencyMs: (request) => (request.kind === "plan" ? 0 : Math.floor(Math.random() * 50)),
+    });
+    const out = join(directory, "tides.md");
+    const result = await runCli(["How tides work", "--out", out, "--model", "local-model"], {
+      env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: API_KEY },
+    });
+    expect(result.stderr).not.toMatch(/error/);
+    expect(result.code).toBe(0);
+    expect(server.planRequests()).toHaveLength(1);
+    expect(server.sectionRequests()).toHaveLength(7);
+    expect(server.requests.every((request) => request.body.model === "local-model")).toBe(true);
+    const report = await readFile(out, "utf8");
+    expect([...report.matchAll(/^## (.*)$/gm)].map((match) => match[1])).toEqual(
+      plan.map((section) => section.name),
+    );
+    expect(report).not.toMatch(/offline/);
+    for (const text of [result.stdout, result.stderr, report]) expect(text).not.toContain(API_KEY);
+  });
+
+  test("--plan writes a ready-made plan without a plan call", async () => {
+    server = await startOpenAIServer();
+    const planFile = join(directory, "plan.json");
+    await writeFile(
+      planFile,
+      JSON.stringify([
+        { name: "Moon", description: "The moon's pull." },
+        { name: "Sun", description: "The sun's pull." },
+      ]),
+    );
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--plan", planFile, "--out", out], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+    });
+    expect(result.code).toBe(0);
+    expect(server.planRequests()).toHaveLength(0);
+    expect(server.sectionRequests()).toHaveLength(2);
+    expect(await readFile(out, "utf8")).toMatch(/## Moon[\s\S]*## Sun/);
+  });
+
+  test.each([
+    [["   "], /topic is empty/],
+    [[], /topic is empty/],
+    [["Tides", "--max-sections", "0"], /--max-sections.*whole number of 1 or more/],
+    [["Tides", "--max-sections", "abc"], /--max-sections.*whole number/],
+    [["Tides", "--temperature", "5"], /--temperature.*0 to 2/],
+    [["Tides", "--bogus"], /unknown option '--bogus'/],
+    [["Tides", "--out", "/nonexistent-dir/r.md"], /Cannot write to \/nonexistent-dir/],
+    [["Tides", "--plan", "/nonexistent-plan.json"], /Cannot read the plan file/],
+    [["x".repeat(2001)], /shorten it to at most 2000/],
+  ])(
+    "bad usage %j exits 2 with one line, sends nothing and writes nothing",
+    async (args, message) => {
+      server = await startOpenAIServer({ plan: defaultPlan(2) });
+      const result = await runCli(
+        [...args, ...(args.includes("--out") ? [] : ["--out", join(directory, "r.md")])],
+        {
+          env: { OPENAI_BASE_URL: server.baseURL },
+        },
+      );
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr.trim().split("\n")).toHaveLength(1);
+      expect(result.stdout).toBe("");
+      expect(server.requests).toHaveLength(0);
+      expect(await readdir(directory)).toEqual([]);
+    },
+  );
+
+  test("an existing report is not overwritten without --force", async () => {
+    const out = join(directory, "report.md");
+    await writeFile(out, "my notes");
+    const refused = await runCli(["Tides", "--out", out]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already exists: pass --force/);
+    expect(await readFile(out, "utf8")).toBe("my notes");
+
+    const forced = await runCli(["Tides", "--out", out, "--force"]);
+    expect(forced.code).toBe(0);
+    expect(await readFile(out, "utf8")).toMatch(/^# Tides/);
+    expect(await readdir(directory)).toEqual(["report.md"]);
+  });
+
+  test("a failing server exits 1 with a one-line error and writes nothing", async () => {
+    server = await startOpenAIServer({
+      respond: () => ({ status: 400, body: { error: { message: "bad request from test" } } }),
+    });
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--out", out], {
+      env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: API_KEY },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error.*bad request from test/m);
+    expect(result.stderr).not.toContain(API_KEY);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  test("--help documents the options and exits 0", async () => {
+    const result = await runCli(["--help"]);
+    expect(result.code).toBe(0);
+    for (const option of ["--out", "--force", "--max-sections", "--model", "--offline", "--plan"]) {
+      expect(result.stdout).toContain(option);
+    }
+  });
+});
