@@ -8,4 +8,5 @@ export default {
   },
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   testTimeout: 30000,
+  reporters: ["default", "<rootDir>/tests/helpers/summary-reporter.js"],
 };
