@@ -83,6 +83,7 @@ export async function runCli(
     }
 
     let report: string | undefined;
+    const failed: { id: string; name: string; error: string }[] = [];
     let total = 0;
     let done = 0;
     const stream = await graph.stream(input, { configurable, streamMode: ["custom", "updates"] });
@@ -98,6 +99,10 @@ export async function runCli(
         } else if (event.type === "section_completed") {
           done += 1;
           if (!options.quiet) say(`[${done}/${total}] done: ${event.name}\n`);
+        } else if (event.type === "section_failed") {
+          done += 1;
+          failed.push(event);
+          if (!options.quiet) say(`[${done}/${total}] FAILED: ${event.name}: ${event.error}\n`);
         }
       } else {
         const update = chunk as Record<
@@ -111,6 +116,13 @@ export async function runCli(
     if (report === undefined) throw new Error("The run ended without a report.");
     await writeFileAtomically(out, report, { force });
     io.stdout(`${out}\n`);
+    if (failed.length > 0) {
+      say(
+        `error: ${failed.length} of ${total} sections failed; the report marks them as missing:\n`,
+      );
+      for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
+      return 1;
+    }
     return 0;
   } catch (error) {
     if (InvalidInputError.isInstance(error)) {
@@ -165,7 +177,8 @@ Environment:
   OPENAI_BASE_URL   base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...)
   With neither set, the offline placeholder model writes a labelled placeholder report.
 
-Exit codes: 0 written, 1 the run failed, 2 bad usage or input (nothing sent, nothing written).
+Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
+2 bad usage or input (nothing sent, nothing written).
 
 Example:
   npm run report -- "How tides work" --out tides.md --max-sections 5`,

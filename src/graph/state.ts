@@ -2,9 +2,11 @@ import { z } from "zod";
 import { registry, type UpdateType } from "@langchain/langgraph/zod";
 import {
   CompletedSectionSchema,
+  FailedSectionSchema,
   InputSectionSchema,
   SectionSchema,
   type CompletedSection,
+  type FailedSection,
 } from "../schemas/section.js";
 
 // Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
@@ -37,6 +39,14 @@ const completedSections = z
     default: () => [],
   });
 
+const failedSections = z
+  .array(FailedSectionSchema)
+  .describe("Sections whose worker failed after its retries; the report marks them as missing.")
+  .register(registry, {
+    reducer: { schema: z.array(FailedSectionSchema), fn: append<FailedSection> },
+    default: () => [],
+  });
+
 const warnings = z
   .array(z.string())
   .describe(
@@ -53,6 +63,7 @@ export const ReportState = z.object({
   sections,
   plan,
   completedSections,
+  failedSections,
   warnings,
   report,
 });
@@ -61,7 +72,13 @@ export const ReportState = z.object({
 export const ReportInput = z.object({ topic, sections });
 
 /** What a run returns. */
-export const ReportOutput = z.object({ report, plan, completedSections, warnings });
+export const ReportOutput = z.object({
+  report,
+  plan,
+  completedSections,
+  failedSections,
+  warnings,
+});
 
 /** What each worker receives through its `Send`: the topic and its own section, nothing more. */
 export const WorkerInput = z.object({

@@ -50,6 +50,12 @@ export const ConfigurationSchema = z.object({
     .max(10)
     .default(2)
     .describe("Retries of a failed model request (rate limits, server errors, timeouts)."),
+  failFast: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Stop the whole run at the first section that fails, instead of finishing the others and reporting the failure.",
+    ),
   requestTimeoutMs: z
     .number()
     .int()

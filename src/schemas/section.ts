@@ -37,7 +37,15 @@ export const CompletedSectionSchema = z.object({
   model: z.string().describe("Name of the chat model that wrote the section."),
 });
 
+/** A section whose worker failed after its model client's retries; the run goes on without it. */
+export const FailedSectionSchema = z.object({
+  id: z.string().describe("Id of the planned section that could not be written."),
+  name: z.string().describe("Name of the section, copied from the plan."),
+  error: z.string().describe("Why writing the section failed (the last error's message)."),
+});
+
 export type PlannedSection = z.infer<typeof PlannedSectionSchema>;
 export type Section = z.infer<typeof SectionSchema>;
 export type InputSection = z.infer<typeof InputSectionSchema>;
 export type CompletedSection = z.infer<typeof CompletedSectionSchema>;
+export type FailedSection = z.infer<typeof FailedSectionSchema>;

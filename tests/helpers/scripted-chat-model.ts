@@ -22,6 +22,8 @@ export interface ScriptedChatModelOptions {
   planAnswer?: unknown;
   /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
   write?: (sectionName: string, prompt: string) => string;
+  /** Sections whose writing fails with an error (after the client's retries, as far as the graph sees). */
+  failSections?: string[];
   /** Milliseconds to wait before answering, per call (to make workers finish out of order). */
   delayMs?: (call: RecordedCall) => number;
 }
@@ -60,6 +62,7 @@ export class ScriptedChatModel extends LocalChatModel {
       return { toolCalls: [{ name: request.toolChoice, args: args as Record<string, unknown> }] };
     }
     const name = sectionNameOf(call.prompt) ?? "(none)";
+    if (this.options.failSections?.includes(name)) throw new Error(`Scripted failure for ${name}`);
     return { content: this.options.write?.(name, call.prompt) ?? `Body of ${name}.` };
   }
 }

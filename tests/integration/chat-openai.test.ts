@@ -129,6 +129,28 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(JSON.stringify(result)).not.toContain(API_KEY);
   });
 
+  test("a section the server keeps failing is recorded after the client's retries; the others complete", async () => {
+    server = await startOpenAIServer({
+      plan: defaultPlan(3),
+      respond: (request) =>
+        request.sectionName === "Part 2"
+          ? { status: 500, body: { error: { message: "upstream exploded" } } }
+          : undefined,
+    });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { maxRetries: 1 } },
+    );
+    // One attempt plus one retry, from the client; the graph adds none of its own.
+    expect(
+      server.sectionRequests().filter((request) => request.sectionName === "Part 2"),
+    ).toHaveLength(2);
+    expect(result.completedSections.map((section) => section.id).sort()).toEqual(["s1", "s3"]);
+    expect(result.failedSections).toHaveLength(1);
+    expect(result.failedSections[0]!.error).toMatch(/upstream exploded/);
+    expect(headings(result.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({

@@ -132,6 +132,29 @@ describe("CLI", () => {
     expect(await readdir(directory)).toEqual([]);
   });
 
+  test("a failed section: the report is written with the gap marked, a summary printed, exit 1", async () => {
+    server = await startOpenAIServer({
+      plan: defaultPlan(3),
+      respond: (request) =>
+        request.sectionName === "Part 3"
+          ? { status: 400, body: { error: { message: "refused by test" } } }
+          : undefined,
+    });
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--out", out], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(`${out}\n`);
+    expect(result.stderr).toMatch(/1 of 3 sections failed/);
+    expect(result.stderr).toMatch(/s3 {2}Part 3: .*refused by test/);
+    const report = await readFile(out, "utf8");
+    expect(report).toMatch(
+      /## Part 3\n\n_This section is missing: writing it failed \(.*refused by test.*\)\._/,
+    );
+    expect(report).toContain('Text of section "Part 1".');
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"]);
     expect(result.code).toBe(0);
