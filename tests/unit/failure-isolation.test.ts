@@ -13,7 +13,7 @@ describe("failure isolation", () => {
       { streamMode: ["custom", "values"] },
     )) {
       if (mode === "custom") events.push(chunk as ProgressEvent);
-      else output = chunk as typeof output;
+      else output = chunk;
     }
     expect(output!.completedSections).toHaveLength(3);
     expect(output!.failedSections).toEqual([
