@@ -4,6 +4,7 @@
  * Exit codes: 0 the report was written, 1 the run failed, 2 bad usage or input (nothing was sent
  * to a model and nothing was written).
  */
+import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,6 +14,8 @@ import { readEnvironment, type Environment } from "./env.js";
 import { InvalidInputError, OrchestratorWorkersError } from "./errors.js";
 import { resolveConfiguration } from "./graph/configuration.js";
 import type { ProgressEvent } from "./graph/events.js";
+import type { ReportOutputType } from "./graph/state.js";
+import { DEFAULT_CHECKPOINT_FILE, openCheckpointer } from "./persistence.js";
 import { buildGraph } from "./graph/graph.js";
 import { usesOfflineModel } from "./models/chat-models.js";
 import { checkWritable, writeFileAtomically } from "./report-file.js";
@@ -35,6 +38,9 @@ interface CliOptions {
   writerModel?: string;
   temperature?: number;
   plan?: string;
+  thread?: string;
+  db: string;
+  maxConcurrency?: number;
   offline?: boolean;
   quiet?: boolean;
 }
@@ -69,61 +75,89 @@ export async function runCli(
     await checkWritable(out, { force });
 
     const offline = usesOfflineModel({ environment, offline: options.offline });
-    const graph = buildGraph({
-      environment,
-      offline: options.offline,
-      onOfflineModel: (notice) => say(`note: ${notice}\n`),
+    const store = await openCheckpointer({
+      postgresUrl: environment.postgresUrl,
+      sqlitePath: resolve(environment.workingDirectory, options.db),
     });
-    if (!options.quiet) {
-      say(
-        input.sections
-          ? `Writing ${input.sections.length} sections from the ready-made plan...\n`
-          : `Planning "${input.topic}"${offline ? "" : ` with ${configuration.plannerModel}`}...\n`,
-      );
-    }
+    try {
+      const graph = buildGraph({
+        environment,
+        offline: options.offline,
+        checkpointer: store.checkpointer,
+        onOfflineModel: (notice) => say(`note: ${notice}\n`),
+      });
+      const threadId = options.thread ?? randomUUID();
+      const config = {
+        configurable: { ...configurable, thread_id: threadId },
+        maxConcurrency: configuration.maxConcurrency,
+        // Every finished section is on disk before the run goes on: a crash loses none of them.
+        durability: "sync" as const,
+      };
 
-    let report: string | undefined;
-    const failed: { id: string; name: string; error: string }[] = [];
-    let total = 0;
-    let done = 0;
-    const stream = await graph.stream(input, { configurable, streamMode: ["custom", "updates"] });
-    for await (const [mode, chunk] of stream) {
-      if (mode === "custom") {
+      const previous = await graph.getState(config);
+      const previousTopic = (previous.values as { topic?: string }).topic;
+      if (previousTopic !== undefined && previousTopic !== input.topic) {
+        throw new InvalidInputError({
+          field: "thread",
+          message: `Thread ${threadId} is a run about "${previousTopic}": give that topic to resume it, or another --thread for a new run.`,
+        });
+      }
+      // An unfinished run resumes where it stopped (LangGraph re-runs only the tasks with no saved
+      // result); a finished one is run again, and the orchestrator keeps its plan and written sections.
+      const resuming = previous.next.length > 0;
+      if (!options.quiet) {
+        say(
+          `${resuming ? "Resuming" : previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
+        );
+        if (!resuming && !previousTopic) {
+          say(
+            input.sections
+              ? `Writing ${input.sections.length} sections from the ready-made plan...\n`
+              : `Planning "${input.topic}"${offline ? "" : ` with ${configuration.plannerModel}`}...\n`,
+          );
+        }
+      }
+
+      let total = 0;
+      let done = 0;
+      const stream = await graph.stream(resuming ? null : input, {
+        ...config,
+        streamMode: "custom",
+      });
+      for await (const chunk of stream) {
         const event = chunk as ProgressEvent;
+        if (options.quiet) continue;
         if (event.type === "plan_ready") {
           total = event.sections.length;
-          if (!options.quiet) {
-            say(`Plan: ${total} section${total === 1 ? "" : "s"}\n`);
-            for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
-          }
+          const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
+          say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
+          for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
         } else if (event.type === "section_completed") {
           done += 1;
-          if (!options.quiet) say(`[${done}/${total}] done: ${event.name}\n`);
+          say(`[${done}${total ? `/${total}` : ""}] done: ${event.name}\n`);
         } else if (event.type === "section_failed") {
           done += 1;
-          failed.push(event);
-          if (!options.quiet) say(`[${done}/${total}] FAILED: ${event.name}: ${event.error}\n`);
+          say(`[${done}${total ? `/${total}` : ""}] FAILED: ${event.name}: ${event.error}\n`);
         }
-      } else {
-        const update = chunk as Record<
-          string,
-          { report?: string; warnings?: string[] } | undefined
-        >;
-        for (const warning of update.orchestrator?.warnings ?? []) say(`warning: ${warning}\n`);
-        if (typeof update.synthesizer?.report === "string") report = update.synthesizer.report;
       }
+
+      const final = (await graph.getState(config)).values as ReportOutputType;
+      for (const warning of final.warnings ?? []) say(`warning: ${warning}\n`);
+      if (!final.report) throw new Error("The run ended without a report.");
+      await writeFileAtomically(out, final.report, { force });
+      io.stdout(`${out}\n`);
+      const failed = final.failedSections ?? [];
+      if (failed.length > 0) {
+        say(
+          `error: ${failed.length} of ${final.plan.length} sections failed; the report marks them as missing. Run again with --thread ${threadId} to retry only those:\n`,
+        );
+        for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
+        return 1;
+      }
+      return 0;
+    } finally {
+      await store.close();
     }
-    if (report === undefined) throw new Error("The run ended without a report.");
-    await writeFileAtomically(out, report, { force });
-    io.stdout(`${out}\n`);
-    if (failed.length > 0) {
-      say(
-        `error: ${failed.length} of ${total} sections failed; the report marks them as missing:\n`,
-      );
-      for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
-      return 1;
-    }
-    return 0;
   } catch (error) {
     if (InvalidInputError.isInstance(error)) {
       say(`error: ${error.message}\n`);
@@ -167,6 +201,20 @@ function parseArguments(
       "--plan <file>",
       "ready-made plan: a JSON array of { name, description } (skips planning)",
     )
+    .option(
+      "--thread <id>",
+      "name the run; running again with the same id resumes it, writing only missing sections",
+    )
+    .option(
+      "--db <file>",
+      "SQLite file that stores runs (not used when POSTGRES_URL is set)",
+      DEFAULT_CHECKPOINT_FILE,
+    )
+    .option(
+      "-c, --max-concurrency <n>",
+      "most model requests in flight at once (default 10)",
+      positiveInteger,
+    )
     .option("--offline", "use the offline placeholder model, even with a key set")
     .option("-q, --quiet", "print only the report's path")
     .addHelpText(
@@ -175,6 +223,7 @@ function parseArguments(
 Environment:
   OPENAI_API_KEY    key for OpenAI or an OpenAI-compatible server
   OPENAI_BASE_URL   base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...)
+  POSTGRES_URL      store runs in PostgreSQL (also DATABASE_URL) instead of the --db SQLite file
   With neither set, the offline placeholder model writes a labelled placeholder report.
 
 Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
@@ -200,6 +249,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   const configuration: ConfigurationInput = {};
   if (options.maxSections !== undefined) configuration.maxSections = options.maxSections;
   if (options.temperature !== undefined) configuration.temperature = options.temperature;
+  if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

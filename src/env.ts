@@ -9,6 +9,8 @@ export interface Environment {
   openaiApiKey?: string;
   /** `OPENAI_BASE_URL`: base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...). */
   openaiBaseUrl?: string;
+  /** `POSTGRES_URL` or else `DATABASE_URL`: PostgreSQL for checkpoints instead of SQLite. */
+  postgresUrl?: string;
   /** Directory the user ran the command from (`INIT_CWD` under `npm run`), for relative paths. */
   workingDirectory: string;
 }
@@ -18,6 +20,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   return {
     openaiApiKey: nonEmpty(env.OPENAI_API_KEY),
     openaiBaseUrl: nonEmpty(env.OPENAI_BASE_URL),
+    postgresUrl: nonEmpty(env.POSTGRES_URL) ?? nonEmpty(env.DATABASE_URL),
     workingDirectory: nonEmpty(env.INIT_CWD) ?? process.cwd(),
   };
 }

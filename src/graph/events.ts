@@ -3,7 +3,11 @@
  * "custom" })`); the CLI's progress display, Studio and SDK clients read them.
  */
 export type ProgressEvent =
-  | { type: "plan_ready"; sections: { id: string; name: string }[]; source: "planner" | "input" }
+  | {
+      type: "plan_ready";
+      sections: { id: string; name: string }[];
+      source: "planner" | "input" | "checkpoint";
+    }
   | { type: "section_started"; id: string; name: string }
   | { type: "section_completed"; id: string; name: string; characters: number }
   | { type: "section_failed"; id: string; name: string; error: string };

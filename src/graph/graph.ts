@@ -52,7 +52,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
     .addNode("synthesizer", synthesizer)
     .addEdge(START, "orchestrator")
-    .addConditionalEdges("orchestrator", assignWorkers, ["worker"])
+    .addConditionalEdges("orchestrator", assignWorkers, ["worker", "synthesizer"])
     .addEdge("worker", "synthesizer")
     .addEdge("synthesizer", END);
 }

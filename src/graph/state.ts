@@ -20,11 +20,18 @@ const sections = z
   .describe(
     "Optional ready-made plan: when given, the planner model is skipped and these sections are written as given.",
   );
+// Defaults come from the registry: a zod `.default()` does not seed a channel nobody wrote yet.
 const plan = z
   .array(SectionSchema)
-  .default(() => [])
-  .describe("The planned sections, in reading order, each with its stable id.");
+  .describe("The planned sections, in reading order, each with its stable id.")
+  .register(registry, { default: () => [] });
 const report = z.string().default("").describe("The assembled Markdown report.");
+const planTopic = z
+  .string()
+  .describe(
+    "The topic the current plan was made for; a run on the same thread and topic keeps the plan and its finished sections.",
+  )
+  .register(registry, { default: () => "" });
 
 /** Appends; the synthesizer reads entries by section id, so arrival order never matters. */
 function append<T>(current: T[], update: T[]): T[] {
@@ -62,6 +69,7 @@ export const ReportState = z.object({
   topic,
   sections,
   plan,
+  planTopic,
   completedSections,
   failedSections,
   warnings,

@@ -36,8 +36,11 @@ export function usesOfflineModel(options: ChatModelProviderOptions): boolean {
 /**
  * The default model provider: `ChatOpenAI` against OpenAI or any OpenAI-compatible server when
  * `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set, the offline model otherwise. Clients are created
- * once per distinct setting and reused, so connections are kept alive across a run's requests.
- * Retries and the request timeout are set here, in the client, and nowhere else.
+ * once per distinct setting and reused, so connections are kept alive across a run's requests and
+ * `maxConcurrency` bounds the requests in flight to one provider across all the runs of a process.
+ * Retries of failed requests and the request timeout are set here, in the client, and nowhere else:
+ * LangChain's client retries 429 (waiting at least the server's Retry-After, up to 60 s), 5xx,
+ * timeouts and connection errors with exponential backoff (about 1, 2, 4 s...) and jitter.
  */
 export function createChatModelProvider(options: ChatModelProviderOptions): ChatModelProvider {
   const clients = new Map<string, BaseChatModel>();
@@ -55,6 +58,7 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
       model: role === "planner" ? configuration.plannerModel : configuration.writerModel,
       temperature: configuration.temperature,
       maxRetries: configuration.maxRetries,
+      maxConcurrency: configuration.maxConcurrency,
       timeout: configuration.requestTimeoutMs,
     };
     return cached(

@@ -1,23 +1,35 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { PlanError } from "../errors.js";
 import { resolveConfiguration } from "../graph/configuration.js";
 import { emitProgress } from "../graph/events.js";
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
+import type { Configuration } from "../schemas/configuration.js";
 import { validateInput, withIds } from "../schemas/input.js";
-import { PlanSchema, type Plan } from "../schemas/plan.js";
+import { PlanSchema } from "../schemas/plan.js";
 import type { Section } from "../schemas/section.js";
 import { plannerUserPrompt } from "./prompts.js";
 
 /**
+ * The plan's JSON schema, given to the model instead of the zod schema so that the answer is
+ * parsed and validated here, outside the client's retried request: a malformed answer is re-asked
+ * `maxPlanAttempts` times in all, not `maxPlanAttempts × (maxRetries + 1)`.
+ */
+const PLAN_JSON_SCHEMA = { title: "plan", ...toJsonSchema(PlanSchema) };
+
+/**
  * Creates the orchestrator node, which plans the report:
  * 1. validates the input and resolves the run's configuration (before any model call);
- * 2. takes a ready-made plan from the input as given, skipping the planner model;
- * 3. otherwise asks the planner model for a plan through structured output, telling it the bound;
- * 4. rejects an empty or malformed plan with a `PlanError`, and cuts a longer plan to `maxSections`
- *    with a warning;
- * 5. gives each section a stable id and announces the plan on the custom stream.
+ * 2. keeps the thread's current plan, and its finished sections, when the run is a re-run of the
+ *    same topic (a resume after a crash or after failed sections): nothing is planned or paid twice;
+ * 3. takes a ready-made plan from the input as given, skipping the planner model;
+ * 4. otherwise asks the planner model for a plan through structured output, telling it the bound,
+ *    and asks again (up to `maxPlanAttempts` in all) when the answer is malformed, off-schema or
+ *    empty; then fails with a `PlanError` that says what came back;
+ * 5. cuts a plan longer than `maxSections` with a warning, gives each section a stable id, resets
+ *    the sections of any earlier plan, and announces the plan on the custom stream.
  */
 export function createOrchestratorNode(dependencies: { models: ChatModelProvider }) {
   return async function orchestrator(
@@ -26,74 +38,131 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
   ): Promise<ReportUpdate> {
     const input = validateInput(state);
     const configuration = resolveConfiguration(config);
-    if (input.sections) {
-      announce(config, input.sections, "input");
-      return { topic: input.topic, plan: input.sections };
+
+    if (
+      state.plan.length > 0 &&
+      state.planTopic === input.topic &&
+      samePlan(input.sections, state.plan)
+    ) {
+      announce(config, state.plan, "checkpoint");
+      // The sections that failed last time are about to be retried; their old errors are history.
+      return { topic: input.topic, failedSections: new Overwrite([]) };
     }
 
-    const planner = dependencies.models({ role: "planner", configuration });
-    let answer: unknown;
-    try {
-      answer = await planner
-        .withStructuredOutput(PlanSchema, { name: "plan" })
-        .invoke([
-          new SystemMessage(configuration.plannerPrompt),
-          new HumanMessage(
-            plannerUserPrompt({ topic: input.topic, maxSections: configuration.maxSections }),
-          ),
-        ]);
-    } catch (error) {
-      if (isOutputParsingError(error)) {
-        throw new PlanError({
-          message: `The planner's answer is not a valid plan: ${(error as Error).message}`,
-          cause: error,
-        });
-      }
-      throw error;
-    }
-
-    const planned = parsePlan(answer);
-    const warnings: string[] = [];
-    let kept = planned.sections;
-    if (kept.length > configuration.maxSections) {
-      warnings.push(
-        `The planner proposed ${kept.length} sections; kept the first ${configuration.maxSections} (maxSections).`,
-      );
-      kept = kept.slice(0, configuration.maxSections);
-    }
     let plan: Section[];
-    try {
-      plan = withIds(kept, "plan.sections");
-    } catch (error) {
-      throw new PlanError({ message: (error as Error).message, plan: answer, cause: error });
+    const warnings: string[] = [];
+    if (input.sections) {
+      plan = input.sections;
+      announce(config, plan, "input");
+    } else {
+      plan = await planSections(dependencies.models, configuration, input.topic, warnings);
+      announce(config, plan, "planner");
     }
-    announce(config, plan, "planner");
-    return { topic: input.topic, plan, warnings };
+    // A new plan: sections written for an earlier plan on this thread no longer apply.
+    return {
+      topic: input.topic,
+      planTopic: input.topic,
+      plan,
+      completedSections: new Overwrite([]),
+      failedSections: new Overwrite([]),
+      warnings: new Overwrite(warnings),
+    };
   };
 }
 
-function parsePlan(answer: unknown): Plan {
+async function planSections(
+  models: ChatModelProvider,
+  configuration: Configuration,
+  topic: string,
+  warnings: string[],
+): Promise<Section[]> {
+  const planner = models({ role: "planner", configuration }).withStructuredOutput(
+    PLAN_JSON_SCHEMA,
+    { name: "plan" },
+  );
+  const messages = [
+    new SystemMessage(configuration.plannerPrompt),
+    new HumanMessage(plannerUserPrompt({ topic, maxSections: configuration.maxSections })),
+  ];
+  let lastError: PlanError | undefined;
+  for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
+    try {
+      return checkPlan(await askPlanner(() => planner.invoke(messages)), configuration, warnings);
+    } catch (error) {
+      if (!PlanError.isInstance(error)) throw error;
+      lastError = error;
+    }
+  }
+  throw new PlanError({
+    message: `No usable plan after ${configuration.maxPlanAttempts} attempt${configuration.maxPlanAttempts === 1 ? "" : "s"}: ${lastError!.message}`,
+    plan: lastError!.plan,
+    cause: lastError,
+  });
+}
+
+/** Calls the planner; an answer that cannot be parsed becomes a `PlanError`, other errors pass. */
+async function askPlanner(call: () => Promise<unknown>): Promise<unknown> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!isOutputParsingError(error)) throw error;
+    throw new PlanError({
+      message: `the planner's answer is not a valid plan (${(error as Error).message})`,
+      plan: (error as { llmOutput?: unknown }).llmOutput,
+      cause: error,
+    });
+  }
+}
+
+/** Validates the answer against the plan schema, cuts it to `maxSections` and gives it ids. */
+function checkPlan(answer: unknown, configuration: Configuration, warnings: string[]): Section[] {
   const result = PlanSchema.safeParse(answer);
   if (!result.success) {
+    const issue = result.error.issues[0];
     throw new PlanError({
-      message: `The planner's answer is not a valid plan: ${result.error.issues[0]?.message ?? "unknown error"}.`,
+      message: `the planner's answer is not a valid plan (${issue?.path.join(".") || "plan"}: ${issue?.message ?? "invalid"})`,
       plan: answer,
       cause: result.error,
     });
   }
-  if (result.data.sections.length === 0) {
+  let sections = result.data.sections;
+  if (sections.length === 0) {
     throw new PlanError({
-      message: "The planner returned an empty plan (no sections).",
+      message: "the planner returned an empty plan (no sections)",
       plan: answer,
     });
   }
-  return result.data;
+  if (sections.length > configuration.maxSections) {
+    warnings.push(
+      `The planner proposed ${sections.length} sections; kept the first ${configuration.maxSections} (maxSections).`,
+    );
+    sections = sections.slice(0, configuration.maxSections);
+  }
+  try {
+    return withIds(sections, "plan.sections");
+  } catch (error) {
+    throw new PlanError({ message: (error as Error).message, plan: answer, cause: error });
+  }
+}
+
+/** True when no ready-made plan is given, or the one given is the thread's current plan. */
+function samePlan(given: Section[] | undefined, current: Section[]): boolean {
+  if (!given) return true;
+  return (
+    given.length === current.length &&
+    given.every(
+      (section, index) =>
+        section.id === current[index]!.id &&
+        section.name === current[index]!.name &&
+        section.description === current[index]!.description,
+    )
+  );
 }
 
 function announce(
   config: LangGraphRunnableConfig,
   plan: Section[],
-  source: "planner" | "input",
+  source: "planner" | "input" | "checkpoint",
 ): void {
   emitProgress(config, {
     type: "plan_ready",

@@ -43,13 +43,32 @@ export const ConfigurationSchema = z.object({
     .min(1)
     .default(WRITER_SYSTEM_PROMPT)
     .describe("System prompt of the writer model."),
+  maxPlanAttempts: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe(
+      "Times the planner is asked for a plan when its answer is malformed, does not match the schema, or is empty.",
+    ),
+  maxConcurrency: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe(
+      "Most requests in flight at once per model client; further sections wait their turn instead of bursting the provider.",
+    ),
   maxRetries: z
     .number()
     .int()
     .min(0)
     .max(10)
-    .default(2)
-    .describe("Retries of a failed model request (rate limits, server errors, timeouts)."),
+    .default(3)
+    .describe(
+      "Retries of a failed model request (429 honouring Retry-After, 5xx, timeouts, connection resets), with exponential backoff and jitter.",
+    ),
   failFast: z
     .boolean()
     .default(false)

@@ -21,7 +21,7 @@ describe("CLI", () => {
 
   test("with no key and no base URL, writes a labelled offline report and prints its path", async () => {
     const out = join(directory, "report.md");
-    const result = await runCli(["How tides work", "--out", out]);
+    const result = await runCli(["How tides work", "--out", out], { directory });
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${out}\n`);
     expect(result.stderr).toMatch(/offline placeholder model/);
@@ -41,6 +41,7 @@ describe("CLI", () => {
     const out = join(directory, "tides.md");
     const result = await runCli(["How tides work", "--out", out, "--model", "local-model"], {
       env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: API_KEY },
+      directory,
     });
     expect(result.stderr).not.toMatch(/error/);
     expect(result.code).toBe(0);
@@ -68,6 +69,7 @@ describe("CLI", () => {
     const out = join(directory, "r.md");
     const result = await runCli(["Tides", "--plan", planFile, "--out", out], {
       env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
     });
     expect(result.code).toBe(0);
     expect(server.planRequests()).toHaveLength(0);
@@ -85,15 +87,14 @@ describe("CLI", () => {
     [["Tides", "--out", "/nonexistent-dir/r.md"], /Cannot write to \/nonexistent-dir/],
     [["Tides", "--plan", "/nonexistent-plan.json"], /Cannot read the plan file/],
     [["x".repeat(2001)], /shorten it to at most 2000/],
+    [["Tides", "--max-concurrency", "-3"], /--max-concurrency.*whole number of 1 or more/],
   ])(
     "bad usage %j exits 2 with one line, sends nothing and writes nothing",
     async (args, message) => {
       server = await startOpenAIServer({ plan: defaultPlan(2) });
       const result = await runCli(
         [...args, ...(args.includes("--out") ? [] : ["--out", join(directory, "r.md")])],
-        {
-          env: { OPENAI_BASE_URL: server.baseURL },
-        },
+        { env: { OPENAI_BASE_URL: server.baseURL }, directory },
       );
       expect(result.code).toBe(2);
       expect(result.stderr).toMatch(message);
@@ -107,15 +108,18 @@ describe("CLI", () => {
   test("an existing report is not overwritten without --force", async () => {
     const out = join(directory, "report.md");
     await writeFile(out, "my notes");
-    const refused = await runCli(["Tides", "--out", out]);
+    const refused = await runCli(["Tides", "--out", out], { directory });
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/already exists: pass --force/);
     expect(await readFile(out, "utf8")).toBe("my notes");
 
-    const forced = await runCli(["Tides", "--out", out, "--force"]);
+    const forced = await runCli(["Tides", "--out", out, "--force"], { directory });
     expect(forced.code).toBe(0);
     expect(await readFile(out, "utf8")).toMatch(/^# Tides/);
-    expect(await readdir(directory)).toEqual(["report.md"]);
+    // No temporary file is left beside the report.
+    expect((await readdir(directory)).filter((name) => !name.startsWith("."))).toEqual([
+      "report.md",
+    ]);
   });
 
   test("a failing server exits 1 with a one-line error and writes nothing", async () => {
@@ -125,11 +129,12 @@ describe("CLI", () => {
     const out = join(directory, "r.md");
     const result = await runCli(["Tides", "--out", out], {
       env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: API_KEY },
+      directory,
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error.*bad request from test/m);
     expect(result.stderr).not.toContain(API_KEY);
-    expect(await readdir(directory)).toEqual([]);
+    expect((await readdir(directory)).filter((name) => !name.startsWith("."))).toEqual([]);
   });
 
   test("a failed section: the report is written with the gap marked, a summary printed, exit 1", async () => {
@@ -143,6 +148,7 @@ describe("CLI", () => {
     const out = join(directory, "r.md");
     const result = await runCli(["Tides", "--out", out], {
       env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
     });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(`${out}\n`);
@@ -156,7 +162,7 @@ describe("CLI", () => {
   });
 
   test("--help documents the options and exits 0", async () => {
-    const result = await runCli(["--help"]);
+    const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
     for (const option of ["--out", "--force", "--max-sections", "--model", "--offline", "--plan"]) {
       expect(result.stdout).toContain(option);
