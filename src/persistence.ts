@@ -38,7 +38,7 @@ export async function openCheckpointer(options: {
     checkpointer: saver,
     location: options.sqlitePath,
     close: () => {
-      saver.db.close();
+      (saver.db as unknown as { close(): void }).close();
       return Promise.resolve();
     },
   };
