@@ -1,5 +1,6 @@
 import { ChatOpenAI } from "@langchain/openai";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AsyncCaller, type FailedAttemptHandler } from "@langchain/core/utils/async_caller";
 import type { Environment } from "../env.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
@@ -67,12 +68,37 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
       () =>
         new ChatOpenAI({
           ...settings,
+          onFailedAttempt: retryTransportFailuresOnly,
           apiKey: options.environment.openaiApiKey ?? NO_KEY,
           configuration: { baseURL: options.environment.openaiBaseUrl },
         }),
     );
   };
 }
+
+/** LangChain's own retry decision (429 with Retry-After, 5xx, timeouts, connection errors...). */
+const langchainRetryDecision = (
+  new AsyncCaller({}) as unknown as { onFailedAttempt?: FailedAttemptHandler }
+).onFailedAttempt;
+
+/** Names of errors that mean the server answered, but with content that cannot be used. */
+const UNUSABLE_ANSWER_ERRORS = new Set([
+  "SyntaxError",
+  "OutputParserException",
+  "LengthFinishReasonError",
+  "ContentFilterFinishReasonError",
+]);
+
+/**
+ * The client's retry decision: LangChain's, except that an answer that arrived but cannot be parsed
+ * is not retried here. The OpenAI SDK parses structured output inside the retried request; without
+ * this, a malformed plan would be asked for `(maxRetries + 1) × maxPlanAttempts` times. Content
+ * problems are the orchestrator's to re-ask, transport problems the client's to retry.
+ */
+export const retryTransportFailuresOnly: FailedAttemptHandler = (error) => {
+  if (error instanceof Error && UNUSABLE_ANSWER_ERRORS.has(error.name)) throw error;
+  return langchainRetryDecision?.(error);
+};
 
 /** The name a model goes by in a section's record: its model id, or its type for custom models. */
 export function chatModelName(model: BaseChatModel): string {

@@ -1,5 +1,4 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import { toJsonSchema } from "@langchain/core/utils/json_schema";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { PlanError } from "../errors.js";
 import { resolveConfiguration } from "../graph/configuration.js";
@@ -11,13 +10,6 @@ import { validateInput, withIds } from "../schemas/input.js";
 import { PlanSchema } from "../schemas/plan.js";
 import type { Section } from "../schemas/section.js";
 import { plannerUserPrompt } from "./prompts.js";
-
-/**
- * The plan's JSON schema, given to the model instead of the zod schema so that the answer is
- * parsed and validated here, outside the client's retried request: a malformed answer is re-asked
- * `maxPlanAttempts` times in all, not `maxPlanAttempts × (maxRetries + 1)`.
- */
-const PLAN_JSON_SCHEMA = { title: "plan", ...toJsonSchema(PlanSchema) };
 
 /**
  * Creates the orchestrator node, which plans the report:
@@ -76,10 +68,11 @@ async function planSections(
   topic: string,
   warnings: string[],
 ): Promise<Section[]> {
-  const planner = models({ role: "planner", configuration }).withStructuredOutput(
-    PLAN_JSON_SCHEMA,
-    { name: "plan" },
-  );
+  // Unusable answers are re-asked here, and only here: the default clients do not retry them
+  // (see `retryTransportFailuresOnly`), so attempts never multiply.
+  const planner = models({ role: "planner", configuration }).withStructuredOutput(PlanSchema, {
+    name: "plan",
+  });
   const messages = [
     new SystemMessage(configuration.plannerPrompt),
     new HumanMessage(plannerUserPrompt({ topic, maxSections: configuration.maxSections })),
@@ -171,12 +164,12 @@ function announce(
   });
 }
 
-/** Errors that mean the model answered, but not with a parsable plan (bad JSON, wrong shape). */
+/** Errors that mean the model answered, but not with a usable plan (bad JSON, cut off, wrong shape). */
 function isOutputParsingError(error: unknown): boolean {
-  if (error instanceof SyntaxError) return true;
   return (
     error instanceof Error &&
-    (error.name === "OutputParserException" ||
+    (error instanceof SyntaxError ||
+      ["OutputParserException", "LengthFinishReasonError"].includes(error.name) ||
       (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
   );
 }

@@ -13,6 +13,8 @@ export interface RecordedRequest {
   sectionName?: string;
   /** The last user message's text. */
   prompt: string;
+  /** When the server received it (`Date.now()`). */
+  receivedAt: number;
 }
 
 interface ChatCompletionBody {
@@ -29,13 +31,17 @@ interface ChatCompletionBody {
 export type ServerReply =
   | { content: string }
   | { toolCall: { name: string; arguments: string } }
-  | { status: number; body?: unknown; headers?: Record<string, string> };
+  | { status: number; body?: unknown; headers?: Record<string, string> }
+  /** `reset` drops the connection without an answer; `hang` never answers. */
+  | { fault: "reset" | "hang" };
 
 export interface OpenAIServerOptions {
   /** Sections a planning request gets. */
   plan?: PlannedSection[];
   /** Raw plan answer (JSON text) instead of `{ sections: plan }`, for malformed-output tests. */
   planText?: string;
+  /** Answers 429 to requests beyond this many in flight, as a provider with a concurrency limit does. */
+  concurrencyLimit?: number;
   /** Milliseconds before answering a request. */
   latencyMs?: number | ((request: RecordedRequest) => number);
   /** Overrides the default answer when it returns something. */
@@ -47,6 +53,10 @@ export interface OpenAIServer {
   /** Base URL to give `ChatOpenAI` (`configuration.baseURL`) or `OPENAI_BASE_URL`. */
   baseURL: string;
   requests: RecordedRequest[];
+  /** Most requests that were in flight at once. */
+  maxInFlight(): number;
+  /** Requests answered with 429 because of `concurrencyLimit`. */
+  rejected(): number;
   planRequests(): RecordedRequest[];
   sectionRequests(): RecordedRequest[];
   close(): Promise<void>;
@@ -60,6 +70,9 @@ export interface OpenAIServer {
 export async function startOpenAIServer(options: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   const requests: RecordedRequest[] = [];
   let counter = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let rejected = 0;
 
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -77,6 +90,17 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       return;
     }
     const body = JSON.parse(await readBody(request)) as ChatCompletionBody;
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    response.on("close", () => (inFlight -= 1));
+    if (options.concurrencyLimit !== undefined && inFlight > options.concurrencyLimit) {
+      rejected += 1;
+      response.writeHead(429, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({ error: { message: "Too many concurrent requests", type: "rate_limit" } }),
+      );
+      return;
+    }
     const prompt = lastUserText(body);
     const forcedTool = forcedToolName(body);
     const kind = body.response_format?.type === "json_schema" || forcedTool ? "plan" : "section";
@@ -86,6 +110,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       kind,
       sectionName: kind === "section" ? sectionNameOf(prompt) : undefined,
       prompt,
+      receivedAt: Date.now(),
     };
     requests.push(recorded);
 
@@ -96,6 +121,10 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
 
     const reply = options.respond?.(recorded) ?? defaultReply(recorded, forcedTool);
+    if ("fault" in reply) {
+      if (reply.fault === "reset") request.socket.destroy();
+      return; // "hang": the response is never written; close() ends the connection.
+    }
     if ("status" in reply) {
       response.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
       response.end(JSON.stringify(reply.body ?? { error: { message: `status ${reply.status}` } }));
@@ -172,6 +201,8 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
+    maxInFlight: () => maxInFlight,
+    rejected: () => rejected,
     planRequests: () => requests.filter((request) => request.kind === "plan"),
     sectionRequests: () => requests.filter((request) => request.kind === "section"),
     close: () =>
