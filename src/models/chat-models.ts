@@ -95,9 +95,10 @@ const UNUSABLE_ANSWER_ERRORS = new Set([
  * this, a malformed plan would be asked for `(maxRetries + 1) × maxPlanAttempts` times. Content
  * problems are the orchestrator's to re-ask, transport problems the client's to retry.
  */
-export const retryTransportFailuresOnly: FailedAttemptHandler = (error) => {
+export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
   if (error instanceof Error && UNUSABLE_ANSWER_ERRORS.has(error.name)) throw error;
-  return langchainRetryDecision?.(error);
+  // A handler decides by throwing (stop) or returning (retry).
+  langchainRetryDecision?.(error);
 };
 
 /** The name a model goes by in a section's record: its model id, or its type for custom models. */
