@@ -15,7 +15,7 @@ import { InvalidInputError, OrchestratorWorkersError } from "./errors.js";
 import { resolveConfiguration } from "./graph/configuration.js";
 import type { ProgressEvent } from "./graph/events.js";
 import type { ReportOutputType } from "./graph/state.js";
-import { DEFAULT_CHECKPOINT_FILE, openCheckpointer } from "./persistence.js";
+import { DEFAULT_CHECKPOINT_FILE, observeSavedWrites, openCheckpointer } from "./persistence.js";
 import { buildGraph } from "./graph/graph.js";
 import { usesOfflineModel } from "./models/chat-models.js";
 import { checkWritable, writeFileAtomically } from "./report-file.js";
@@ -80,10 +80,29 @@ export async function runCli(
       sqlitePath: resolve(environment.workingDirectory, options.db),
     });
     try {
+      let total = 0;
+      let done = 0;
+      // Progress counts a section once its result is stored, so "done" means it survives a crash.
+      const checkpointer = observeSavedWrites(store.checkpointer, (writes) => {
+        for (const [channel, value] of writes) {
+          // Workers write arrays of sections; the orchestrator's resets (Overwrite) are not progress.
+          if (options.quiet || !Array.isArray(value)) continue;
+          if (channel !== "completedSections" && channel !== "failedSections") continue;
+          for (const section of value as { name: string; error?: string }[]) {
+            done += 1;
+            const count = `[${done}${total ? `/${total}` : ""}]`;
+            say(
+              section.error === undefined
+                ? `${count} done: ${section.name}\n`
+                : `${count} FAILED: ${section.name}: ${section.error}\n`,
+            );
+          }
+        }
+      });
       const graph = buildGraph({
         environment,
         offline: options.offline,
-        checkpointer: store.checkpointer,
+        checkpointer,
         onOfflineModel: (notice) => say(`note: ${notice}\n`),
       });
       const threadId = options.thread ?? randomUUID();
@@ -118,27 +137,17 @@ export async function runCli(
         }
       }
 
-      let total = 0;
-      let done = 0;
       const stream = await graph.stream(resuming ? null : input, {
         ...config,
         streamMode: "custom",
       });
       for await (const chunk of stream) {
         const event = chunk as ProgressEvent;
-        if (options.quiet) continue;
-        if (event.type === "plan_ready") {
-          total = event.sections.length;
-          const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
-          say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
-          for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
-        } else if (event.type === "section_completed") {
-          done += 1;
-          say(`[${done}${total ? `/${total}` : ""}] done: ${event.name}\n`);
-        } else if (event.type === "section_failed") {
-          done += 1;
-          say(`[${done}${total ? `/${total}` : ""}] FAILED: ${event.name}: ${event.error}\n`);
-        }
+        if (options.quiet || event.type !== "plan_ready") continue;
+        total = event.sections.length;
+        const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
+        say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
+        for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
       }
 
       const final = (await graph.getState(config)).values as ReportOutputType;

@@ -44,6 +44,25 @@ export async function openCheckpointer(options: {
   };
 }
 
+/**
+ * Wraps a checkpointer so that `onSaved` hears of each task's writes once they are stored, not
+ * merely produced: what it reports as done survives a crash from then on.
+ */
+export function observeSavedWrites<T extends BaseCheckpointSaver>(
+  checkpointer: T,
+  onSaved: (writes: [string, unknown][]) => void,
+): T {
+  return new Proxy(checkpointer, {
+    get(target, property, receiver) {
+      if (property !== "putWrites") return Reflect.get(target, property, receiver) as unknown;
+      return async (...args: Parameters<BaseCheckpointSaver["putWrites"]>) => {
+        await target.putWrites(...args);
+        onSaved(args[1] as [string, unknown][]);
+      };
+    },
+  });
+}
+
 function withoutPassword(url: string): string {
   try {
     const parsed = new URL(url);

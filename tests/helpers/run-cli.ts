@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { resolve } from "node:path";
 
 export interface CliResult {
   code: number | null;
+  signal?: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
@@ -18,6 +19,22 @@ export function runCli(
   args: string[],
   options: { env?: Record<string, string>; directory: string; stdin?: string },
 ): Promise<CliResult> {
+  return startCli(args, options).result;
+}
+
+/** A CLI process that is still running: its output so far, and a way to wait for a line. */
+export interface RunningCli {
+  child: ChildProcessWithoutNullStreams;
+  result: Promise<CliResult>;
+  /** Resolves once stderr matches `pattern` (rejects if the process ends first). */
+  waitForStderr(pattern: RegExp): Promise<void>;
+}
+
+/** Starts the CLI like `runCli`, without waiting for it: for tests that kill it mid-run. */
+export function startCli(
+  args: string[],
+  options: { env?: Record<string, string>; directory: string; stdin?: string },
+): RunningCli {
   const inherited = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) =>
@@ -31,11 +48,30 @@ export function runCli(
   });
   let stdout = "";
   let stderr = "";
+  const watchers: { pattern: RegExp; resolve: () => void }[] = [];
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end(options.stdin ?? "");
-  return new Promise((resolvePromise, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolvePromise({ code, stdout, stderr }));
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    for (const watcher of watchers.filter((candidate) => candidate.pattern.test(stderr))) {
+      watchers.splice(watchers.indexOf(watcher), 1);
+      watcher.resolve();
+    }
   });
+  child.stdin.end(options.stdin ?? "");
+  const result = new Promise<CliResult>((resolvePromise, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolvePromise({ code, signal, stdout, stderr }));
+  });
+  return {
+    child,
+    result,
+    waitForStderr: (pattern) =>
+      new Promise<void>((resolveWait, reject) => {
+        if (pattern.test(stderr)) return resolveWait();
+        watchers.push({ pattern, resolve: resolveWait });
+        void result.then(() =>
+          reject(new Error(`CLI ended before stderr matched ${pattern}:\n${stderr}`)),
+        );
+      }),
+  };
 }
