@@ -57,7 +57,7 @@ export function observeSavedWrites<T extends BaseCheckpointSaver>(
       if (property !== "putWrites") return Reflect.get(target, property, receiver) as unknown;
       return async (...args: Parameters<BaseCheckpointSaver["putWrites"]>) => {
         await target.putWrites(...args);
-        onSaved(args[1] as [string, unknown][]);
+        onSaved(args[1]);
       };
     },
   });
