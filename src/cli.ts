@@ -58,6 +58,11 @@ export async function runCli(
 ): Promise<number> {
   const secrets = [environment.openaiApiKey].filter((value): value is string => Boolean(value));
   const say = (text: string) => io.stderr(redact(text, secrets));
+  let resumeHint: string | undefined;
+  const onInterrupt = () => {
+    say(`\nInterrupted. ${resumeHint}\n`);
+    process.exit(130);
+  };
   try {
     const parsed = parseArguments(argv, io);
     if (typeof parsed === "number") return parsed;
@@ -124,10 +129,13 @@ export async function runCli(
       // An unfinished run resumes where it stopped (LangGraph re-runs only the tasks with no saved
       // result); a finished one is run again, and the orchestrator keeps its plan and written sections.
       const resuming = previous.next.length > 0;
+      // Printed even with --quiet: the thread id is what resumes the run after a crash.
+      say(
+        `${resuming ? "Resuming" : previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
+      );
+      resumeHint = `Finished sections are saved: run again with --thread ${threadId} to resume.`;
+      process.once("SIGINT", onInterrupt);
       if (!options.quiet) {
-        say(
-          `${resuming ? "Resuming" : previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
-        );
         if (!resuming && !previousTopic) {
           say(
             input.sections
@@ -174,9 +182,10 @@ export async function runCli(
     }
     const message = error instanceof Error ? error.message : String(error);
     const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
-    say(`error${kind}: ${oneLine(message)}\n`);
+    say(`error${kind}: ${oneLine(message)}${resumeHint ? ` ${resumeHint}` : ""}\n`);
     return 1;
   } finally {
+    process.removeListener("SIGINT", onInterrupt);
     // LangSmith sends traces in the background; a plain exit would drop them.
     await awaitAllCallbacks();
   }

@@ -1,0 +1,20 @@
+import { readFile } from "node:fs/promises";
+import { ConfigurationSchema } from "../../src/schemas/configuration.js";
+import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
+
+describe("README", () => {
+  test("the configuration table lists every field with its real default", async () => {
+    const readme = await readFile("README.md", "utf8");
+    const defaults = ConfigurationSchema.parse({}) as Record<string, unknown>;
+    const prompts = new Map<unknown, string>([
+      [PLANNER_SYSTEM_PROMPT, "PLANNER_SYSTEM_PROMPT"],
+      [WRITER_SYSTEM_PROMPT, "WRITER_SYSTEM_PROMPT"],
+    ]);
+    for (const [field, value] of Object.entries(defaults)) {
+      const row = new RegExp(`^\\| \`${field}\` +\\| ([^|]+)\\|`, "m").exec(readme);
+      expect([field, row ? "listed" : "missing"]).toEqual([field, "listed"]);
+      const shown = prompts.get(value) ?? String(value);
+      expect([field, row![1]!.includes(`\`${shown}\``)]).toEqual([field, true]);
+    }
+  });
+});
