@@ -1,12 +1,10 @@
 import { z } from "zod";
-import { registry, type UpdateType } from "@langchain/langgraph/zod";
+import { registry, type ReducedZodChannel, type UpdateType } from "@langchain/langgraph/zod";
 import {
   CompletedSectionSchema,
   FailedSectionSchema,
   InputSectionSchema,
   SectionSchema,
-  type CompletedSection,
-  type FailedSection,
 } from "../schemas/section.js";
 
 // Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
@@ -33,36 +31,40 @@ const planTopic = z
   )
   .register(registry, { default: () => "" });
 
-/** Appends; the synthesizer reads entries by section id, so arrival order never matters. */
-function append<T>(current: T[], update: T[]): T[] {
-  return current.concat(update);
+/**
+ * A list that nodes append to (a reducer-backed key): each update's items are added at the end. The
+ * synthesizer reads sections by id, so the order in which workers finish never matters.
+ */
+function appendedList<T extends z.ZodType>(
+  item: T,
+  description: string,
+): ReducedZodChannel<z.ZodArray<T>, z.ZodArray<T>> {
+  // `register` types its result as a reduced channel only for a concrete schema, not a generic one;
+  // that marker is type-only, and the registration itself is what LangGraph reads at run time.
+  return z
+    .array(item)
+    .describe(description)
+    .register(registry, {
+      reducer: {
+        schema: z.array(item),
+        fn: (current: z.output<T>[], update: z.output<T>[]) => current.concat(update),
+      },
+      default: () => [],
+    }) as unknown as ReducedZodChannel<z.ZodArray<T>, z.ZodArray<T>>;
 }
 
-const completedSections = z
-  .array(CompletedSectionSchema)
-  .describe("Sections written so far; each worker appends its own.")
-  .register(registry, {
-    reducer: { schema: z.array(CompletedSectionSchema), fn: append<CompletedSection> },
-    default: () => [],
-  });
-
-const failedSections = z
-  .array(FailedSectionSchema)
-  .describe("Sections whose worker failed after its retries; the report marks them as missing.")
-  .register(registry, {
-    reducer: { schema: z.array(FailedSectionSchema), fn: append<FailedSection> },
-    default: () => [],
-  });
-
-const warnings = z
-  .array(z.string())
-  .describe(
-    "Things the run did differently from what was asked (for example a plan cut to maxSections).",
-  )
-  .register(registry, {
-    reducer: { schema: z.array(z.string()), fn: append<string> },
-    default: () => [],
-  });
+const completedSections = appendedList(
+  CompletedSectionSchema,
+  "Sections written so far; each worker appends its own.",
+);
+const failedSections = appendedList(
+  FailedSectionSchema,
+  "Sections whose worker failed after its retries; the report marks them as missing.",
+);
+const warnings = appendedList(
+  z.string(),
+  "Things the run did differently from what was asked (for example a plan cut to maxSections).",
+);
 
 /** The graph's full state. */
 export const ReportState = z.object({

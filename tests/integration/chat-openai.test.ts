@@ -1,14 +1,11 @@
 import { ChatOpenAI } from "@langchain/openai";
+import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { InvalidInputError } from "../../src/errors.js";
 import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
 import { defaultPlan } from "../helpers/scripted-chat-model.js";
 
 const API_KEY = "sk-test-0123456789-SECRET";
-
-function headings(report: string): string[] {
-  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
-}
 
 /** The graph as a user builds it from the environment: real ChatOpenAI clients over HTTP. */
 function graphFor(server: OpenAIServer) {

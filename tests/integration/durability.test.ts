@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir } from "node:fs/promises";
+import { headings } from "../helpers/report.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -8,10 +9,6 @@ import { runCli, startCli } from "../helpers/run-cli.js";
 
 const API_KEY = "sk-durability-SECRET-77";
 const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
-
-function headings(report: string): string[] {
-  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
-}
 
 /** Names of the sections the CLI reported done in `stderr`. */
 function doneSections(stderr: string): string[] {

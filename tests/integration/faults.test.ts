@@ -1,4 +1,5 @@
 import { buildGraph } from "../../src/graph/graph.js";
+import { headings } from "../helpers/report.js";
 import { PlanError } from "../../src/errors.js";
 import type { ConfigurationInput } from "../../src/schemas/configuration.js";
 import {
@@ -8,10 +9,6 @@ import {
   type RecordedRequest,
 } from "../helpers/openai-server.js";
 import { defaultPlan } from "../helpers/scripted-chat-model.js";
-
-function headings(report: string): string[] {
-  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
-}
 
 /** How many requests each section received. */
 function requestsPerSection(server: OpenAIServer): Map<string, number> {

@@ -1,12 +1,9 @@
 import { MemorySaver } from "@langchain/langgraph";
+import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import type { ProgressEvent } from "../../src/graph/events.js";
 import { InvalidInputError, PlanError } from "../../src/errors.js";
 import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
-
-function headings(report: string): string[] {
-  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
-}
 
 describe("report graph with a scripted model", () => {
   test("plans once, writes one section per planned section, and assembles them in plan order", async () => {

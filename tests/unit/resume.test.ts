@@ -1,10 +1,7 @@
 import { MemorySaver } from "@langchain/langgraph";
+import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
-
-function headings(report: string): string[] {
-  return [...report.matchAll(/^## (.*)$/gm)].map((match) => match[1]!);
-}
 
 describe("re-running a thread", () => {
   test("after failures, only the failed sections are written again", async () => {
