@@ -1,0 +1,89 @@
+import { Client } from "@langchain/langgraph-sdk";
+import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { startDevServer, type DevServer } from "../helpers/dev-server.js";
+import { headings } from "../helpers/report.js";
+
+type JsonSchema = {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  properties?: Record<string, JsonSchema>;
+};
+
+describe("the LangGraph dev server (Studio's backend) driven with @langchain/langgraph-sdk", () => {
+  let models: OpenAIServer;
+  let devServer: DevServer;
+  let client: Client;
+  let assistantId: string;
+
+  beforeAll(async () => {
+    models = await startOpenAIServer({ plan: defaultPlan(3) });
+    devServer = await startDevServer({ OPENAI_BASE_URL: models.baseURL, OPENAI_API_KEY: "sk-dev" });
+    client = new Client({ apiUrl: devServer.apiUrl });
+    const [assistant] = await client.assistants.search({ graphId: "report" });
+    assistantId = assistant!.assistant_id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await devServer?.close();
+    await models?.close();
+  });
+
+  test("a streamed run shows the orchestrator, one event per worker and the synthesizer; the thread holds the report", async () => {
+    const thread = await client.threads.create();
+    const updates: string[] = [];
+    const custom: { type: string; id?: string }[] = [];
+    for await (const chunk of client.runs.stream(thread.thread_id, assistantId, {
+      input: { topic: "How tides work" },
+      streamMode: ["updates", "custom"],
+    })) {
+      if (chunk.event === "updates") updates.push(...Object.keys(chunk.data as object));
+      if (chunk.event === "custom") custom.push(chunk.data as { type: string; id?: string });
+      if (chunk.event === "error") throw new Error(JSON.stringify(chunk.data));
+    }
+    expect(updates.filter((node) => node === "orchestrator")).toHaveLength(1);
+    expect(updates.filter((node) => node === "worker")).toHaveLength(3);
+    expect(updates.filter((node) => node === "synthesizer")).toHaveLength(1);
+    expect(custom.filter((event) => event.type === "plan_ready")).toHaveLength(1);
+    expect(
+      custom
+        .filter((event) => event.type === "section_completed")
+        .map((event) => event.id)
+        .sort(),
+    ).toEqual(["s1", "s2", "s3"]);
+
+    const state = await client.threads.getState<{ report: string }>(thread.thread_id);
+    expect(headings(state.values.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+    expect(models.planRequests()).toHaveLength(1);
+  }, 60_000);
+
+  test("the input, output and configuration schemas have real types, descriptions and defaults", async () => {
+    const schemas = await client.assistants.getSchemas(assistantId);
+    const input = schemas.input_schema as JsonSchema;
+    const output = schemas.output_schema as JsonSchema;
+    const config = schemas.config_schema as JsonSchema;
+    expect(input.properties?.topic).toMatchObject({
+      type: "string",
+      description: expect.any(String),
+    });
+    expect(input.properties?.sections?.description).toMatch(/ready-made plan/);
+    expect(output.properties?.report).toMatchObject({
+      type: "string",
+      description: expect.any(String),
+    });
+    expect(output.properties?.completedSections?.description).toEqual(expect.any(String));
+    expect(config.properties?.maxSections).toMatchObject({
+      type: "integer",
+      default: 8,
+      description: expect.stringMatching(/sections/),
+    });
+    for (const [field, property] of Object.entries(config.properties ?? {})) {
+      expect([field, typeof property.description, property.default === undefined]).toEqual([
+        field,
+        "string",
+        false,
+      ]);
+    }
+  });
+});
