@@ -6,6 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { Command as GraphCommand } from "@langchain/langgraph";
+import { askPlanReview } from "./cli-review.js";
+import type { PlanReviewRequest } from "./schemas/review.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
@@ -27,6 +31,12 @@ import type { InputSection } from "./schemas/section.js";
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Next line of standard input, or undefined at its end (plan review answers). */
+  readLine: () => Promise<string | undefined>;
+  /** Closes standard input's reader, if one was opened. */
+  closeInput: () => void;
+  /** Editor command for editing a plan, when the CLI runs in a terminal. */
+  editor?: string;
 }
 
 interface CliOptions {
@@ -41,13 +51,28 @@ interface CliOptions {
   thread?: string;
   db: string;
   maxConcurrency?: number;
+  review?: boolean;
   offline?: boolean;
   quiet?: boolean;
 }
 
+let stdinLines: AsyncIterator<string> | undefined;
+let stdinReader: ReturnType<typeof createInterface> | undefined;
+
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
+  // Opened on first use only: a reader on stdin would keep a run without --review alive.
+  readLine: async () => {
+    stdinReader ??= createInterface({ input: process.stdin, terminal: false });
+    stdinLines ??= stdinReader[Symbol.asyncIterator]();
+    const next = await stdinLines.next();
+    // Typed answers echo themselves; piped ones are echoed so the transcript reads right.
+    if (!next.done && !process.stdin.isTTY) process.stderr.write(`${next.value}\n`);
+    return next.done ? undefined : next.value;
+  },
+  closeInput: () => stdinReader?.close(),
+  editor: process.stdin.isTTY ? readEnvironment().editor : undefined,
 };
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
@@ -145,17 +170,43 @@ export async function runCli(
         }
       }
 
-      const stream = await graph.stream(resuming ? null : input, {
-        ...config,
-        streamMode: "custom",
-      });
-      for await (const chunk of stream) {
-        const event = chunk as ProgressEvent;
-        if (options.quiet || event.type !== "plan_ready") continue;
-        total = event.sections.length;
-        const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
-        say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
-        for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
+      let next: unknown = resuming ? null : input;
+      for (;;) {
+        const stream = await graph.stream(next as typeof input, {
+          ...config,
+          streamMode: "custom",
+        });
+        for await (const chunk of stream) {
+          const event = chunk as ProgressEvent;
+          if (options.quiet || event.type !== "plan_ready") continue;
+          total = event.sections.length;
+          const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
+          say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
+          for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
+        }
+        // A run under review stops after planning; ask, then resume with the answer.
+        const snapshot = await graph.getState(config);
+        const request = snapshot.tasks.flatMap((task) => task.interrupts)[0]?.value as
+          PlanReviewRequest | undefined;
+        if (!request) break;
+        if (!options.review) {
+          say(
+            `error: Thread ${threadId} is waiting for its plan to be reviewed: run again with --review.\n`,
+          );
+          return 1;
+        }
+        const answer = await askPlanReview(request, {
+          say,
+          readLine: io.readLine,
+          editor: io.editor,
+        });
+        if (answer === undefined) {
+          say(
+            `\nerror: No answer to the plan review. The run is paused: run again with --thread ${threadId} --review.\n`,
+          );
+          return 1;
+        }
+        next = new GraphCommand({ resume: answer });
       }
 
       const final = (await graph.getState(config)).values as ReportOutputType;
@@ -186,6 +237,7 @@ export async function runCli(
     return 1;
   } finally {
     process.removeListener("SIGINT", onInterrupt);
+    io.closeInput();
     // LangSmith sends traces in the background; a plain exit would drop them.
     await awaitAllCallbacks();
   }
@@ -233,6 +285,10 @@ function parseArguments(
       "most model requests in flight at once (default 10)",
       positiveInteger,
     )
+    .option(
+      "-r, --review",
+      "show the plan and ask to approve, edit or send it back with feedback before writing",
+    )
     .option("--offline", "use the offline placeholder model, even with a key set")
     .option("-q, --quiet", "print only the report's path")
     .addHelpText(
@@ -268,6 +324,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.maxSections !== undefined) configuration.maxSections = options.maxSections;
   if (options.temperature !== undefined) configuration.temperature = options.temperature;
   if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
+  if (options.review) configuration.reviewPlan = true;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

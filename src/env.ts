@@ -11,6 +11,8 @@ export interface Environment {
   openaiBaseUrl?: string;
   /** `POSTGRES_URL` or else `DATABASE_URL`: PostgreSQL for checkpoints instead of SQLite. */
   postgresUrl?: string;
+  /** `VISUAL` or else `EDITOR`: the command that edits a plan under review in the CLI. */
+  editor?: string;
   /** Directory the user ran the command from (`INIT_CWD` under `npm run`), for relative paths. */
   workingDirectory: string;
 }
@@ -21,6 +23,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     openaiApiKey: nonEmpty(env.OPENAI_API_KEY),
     openaiBaseUrl: nonEmpty(env.OPENAI_BASE_URL),
     postgresUrl: nonEmpty(env.POSTGRES_URL) ?? nonEmpty(env.DATABASE_URL),
+    editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
     workingDirectory: nonEmpty(env.INIT_CWD) ?? process.cwd(),
   };
 }

@@ -6,7 +6,7 @@ export type ProgressEvent =
   | {
       type: "plan_ready";
       sections: { id: string; name: string }[];
-      source: "planner" | "input" | "checkpoint";
+      source: "planner" | "input" | "checkpoint" | "review";
     }
   | { type: "section_started"; id: string; name: string }
   | { type: "section_completed"; id: string; name: string; characters: number }

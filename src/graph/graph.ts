@@ -6,7 +6,8 @@ import { createOrchestratorNode } from "../nodes/orchestrator.js";
 import { synthesizer } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema } from "../schemas/configuration.js";
-import { assignWorkers } from "./routing.js";
+import { reviewPlan } from "../nodes/review.js";
+import { routeAfterPlanning } from "./routing.js";
 import { ReportInput, ReportOutput, ReportState, WorkerInput } from "./state.js";
 
 /** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
@@ -37,7 +38,8 @@ export interface BuildGraphOptions extends ReportGraphOptions {
 }
 
 /**
- * Creates the uncompiled report graph: orchestrator → (Send per section) → worker → synthesizer.
+ * Creates the uncompiled report graph: orchestrator → (review_plan, with `reviewPlan`) → (Send per
+ * section) → worker → synthesizer.
  * Compile it yourself to add a checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
@@ -49,10 +51,15 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     context: ConfigurationSchema,
   })
     .addNode("orchestrator", createOrchestratorNode({ models }))
+    .addNode("review_plan", reviewPlan, { ends: ["worker", "orchestrator", "synthesizer"] })
     .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
     .addNode("synthesizer", synthesizer)
     .addEdge(START, "orchestrator")
-    .addConditionalEdges("orchestrator", assignWorkers, ["worker", "synthesizer"])
+    .addConditionalEdges("orchestrator", routeAfterPlanning, [
+      "review_plan",
+      "worker",
+      "synthesizer",
+    ])
     .addEdge("worker", "synthesizer")
     .addEdge("synthesizer", END);
 }

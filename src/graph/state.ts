@@ -31,6 +31,19 @@ const planTopic = z
   )
   .register(registry, { default: () => "" });
 
+const planApproved = z
+  .boolean()
+  .describe("Whether the current plan may be written: approved by a reviewer, or not under review.")
+  .register(registry, { default: () => false });
+const planFeedback = z
+  .string()
+  .describe("A reviewer's feedback that the next planning must address (empty when there is none).")
+  .register(registry, { default: () => "" });
+const planRevisions = z
+  .number()
+  .describe("How many times a reviewer has sent the plan back with feedback in this run.")
+  .register(registry, { default: () => 0 });
+
 /**
  * A list that nodes append to (a reducer-backed key): each update's items are added at the end. The
  * synthesizer reads sections by id, so the order in which workers finish never matters.
@@ -72,6 +85,9 @@ export const ReportState = z.object({
   sections,
   plan,
   planTopic,
+  planApproved,
+  planFeedback,
+  planRevisions,
   completedSections,
   failedSections,
   warnings,

@@ -15,13 +15,15 @@ import { plannerUserPrompt } from "./prompts.js";
  * Creates the orchestrator node, which plans the report:
  * 1. validates the input and resolves the run's configuration (before any model call);
  * 2. keeps the thread's current plan, and its finished sections, when the run is a re-run of the
- *    same topic (a resume after a crash or after failed sections): nothing is planned or paid twice;
+ *    same topic (a resume after a crash or after failed sections) and no reviewer asked for a new
+ *    plan: nothing is planned or paid twice;
  * 3. takes a ready-made plan from the input as given, skipping the planner model;
- * 4. otherwise asks the planner model for a plan through structured output, telling it the bound,
- *    and asks again (up to `maxPlanAttempts` in all) when the answer is malformed, off-schema or
+ * 4. otherwise asks the planner model for a plan through structured output, telling it the bound
+ *    (and, after a review, the previous plan and the reviewer's feedback), and asks again (up to `maxPlanAttempts` in all) when the answer is malformed, off-schema or
  *    empty; then fails with a `PlanError` that says what came back;
  * 5. cuts a plan longer than `maxSections` with a warning, gives each section a stable id, resets
- *    the sections of any earlier plan, and announces the plan on the custom stream.
+ *    the sections of any earlier plan, marks the plan for review when `reviewPlan` is set, and
+ *    announces the plan on the custom stream.
  */
 export function createOrchestratorNode(dependencies: { models: ChatModelProvider }) {
   return async function orchestrator(
@@ -31,7 +33,9 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
     const input = validateInput(state);
     const configuration = resolveConfiguration(config);
 
+    const feedback = state.planFeedback.trim();
     if (
+      !feedback &&
       state.plan.length > 0 &&
       state.planTopic === input.topic &&
       samePlan(input.sections, state.plan)
@@ -47,7 +51,8 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       plan = input.sections;
       announce(config, plan, "input");
     } else {
-      plan = await planSections(dependencies.models, configuration, input.topic, warnings);
+      const review = feedback ? { previousPlan: state.plan, feedback } : undefined;
+      plan = await planSections(dependencies.models, configuration, input.topic, warnings, review);
       announce(config, plan, "planner");
     }
     // A new plan: sections written for an earlier plan on this thread no longer apply.
@@ -55,6 +60,10 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       topic: input.topic,
       planTopic: input.topic,
       plan,
+      planApproved: !configuration.reviewPlan,
+      planFeedback: "",
+      // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.
+      planRevisions: feedback ? state.planRevisions : 0,
       completedSections: new Overwrite([]),
       failedSections: new Overwrite([]),
       warnings: new Overwrite(warnings),
@@ -67,6 +76,7 @@ async function planSections(
   configuration: Configuration,
   topic: string,
   warnings: string[],
+  review?: { previousPlan: Section[]; feedback: string },
 ): Promise<Section[]> {
   // Unusable answers are re-asked here, and only here: the default clients do not retry them
   // (see `retryTransportFailuresOnly`), so attempts never multiply.
@@ -75,7 +85,7 @@ async function planSections(
   });
   const messages = [
     new SystemMessage(configuration.plannerPrompt),
-    new HumanMessage(plannerUserPrompt({ topic, maxSections: configuration.maxSections })),
+    new HumanMessage(plannerUserPrompt({ topic, maxSections: configuration.maxSections, review })),
   ];
   let lastError: PlanError | undefined;
   for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {

@@ -17,15 +17,30 @@ Write only the section's body: no preamble ("Here is..."), no closing remarks, a
 with the section's name (it is added for you). Sub-headings start at level 3 (###). Stay inside
 the section's scope; other writers cover the other sections.`;
 
-/** The planner's user message: the topic, the bound, and optional reviewer feedback. */
-export function plannerUserPrompt(options: { topic: string; maxSections: number }): string {
+/** The planner's user message: the topic, the bound, and a reviewer's feedback on a previous plan. */
+export function plannerUserPrompt(options: {
+  topic: string;
+  maxSections: number;
+  review?: { previousPlan: { name: string; description: string }[]; feedback: string };
+}): string {
+  const review = options.review
+    ? `
+
+<Previous plan>
+${options.review.previousPlan.map((section, index) => `${index + 1}. ${section.name}: ${section.description}`).join("\n")}
+</Previous plan>
+
+<Reviewer feedback>
+${options.review.feedback}
+</Reviewer feedback>`
+    : "";
   return `<Report topic>
 ${options.topic}
-</Report topic>
+</Report topic>${review}
 
 <Task>
 Plan the sections of a report on the topic above. Use at most ${options.maxSections} sections,
-and no more than the topic needs.
+and no more than the topic needs.${options.review ? " Revise the previous plan as the reviewer asks." : ""}
 </Task>`;
 }
 

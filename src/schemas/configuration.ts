@@ -69,6 +69,18 @@ export const ConfigurationSchema = z.object({
     .describe(
       "Retries of a failed model request (429 honouring Retry-After, 5xx, timeouts, connection resets), with exponential backoff and jitter.",
     ),
+  reviewPlan: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Pause after planning so a person can approve the plan, edit it, or send it back with feedback (needs a checkpointer; the dev server has one).",
+    ),
+  maxPlanRevisions: z
+    .number()
+    .int()
+    .min(0)
+    .default(3)
+    .describe("How many times a reviewer may send the plan back with feedback for a new plan."),
   failFast: z
     .boolean()
     .default(false)

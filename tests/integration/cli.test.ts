@@ -161,10 +161,68 @@ describe("CLI", () => {
     expect(report).toContain('Text of section "Part 1".');
   });
 
+  test("--review: feedback re-plans, then approval writes the plan", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--out", out, "--review"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+      stdin: "f\nCover tidal power too.\na\n",
+    });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(
+      /Plan for "Tides" \(3 revisions left\):\n {2}s1 {2}Part 1: What part 1 covers\./,
+    );
+    expect(result.stderr).toMatch(/\(2 revisions left\)/);
+    expect(server.planRequests()).toHaveLength(2);
+    expect(server.planRequests()[1]!.prompt).toContain("Cover tidal power too.");
+    expect(server.sectionRequests()).toHaveLength(2);
+  });
+
+  test("--review: an edited plan typed as JSON replaces the plan", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(3) });
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--out", out, "--review"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+      stdin: 'e\n[{"name": "Moon", "description": "The moon."}]\n',
+    });
+    expect(result.code).toBe(0);
+    expect(server.sectionRequests().map((request) => request.sectionName)).toEqual(["Moon"]);
+    expect(await readFile(out, "utf8")).toMatch(/## Moon/);
+  });
+
+  test("--review with no answer leaves the run paused and says how to resume; nothing is written", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const out = join(directory, "r.md");
+    const args = ["Tides", "--out", out, "--review", "--thread", "t-review"];
+    const env = { OPENAI_BASE_URL: server.baseURL };
+    const paused = await runCli(args, { env, directory, stdin: "" });
+    expect(paused.code).toBe(1);
+    expect(paused.stderr).toMatch(/The run is paused: run again with --thread t-review --review/);
+    expect(server.sectionRequests()).toHaveLength(0);
+    await expect(readFile(out, "utf8")).rejects.toThrow();
+
+    const resumed = await runCli(args, { env, directory, stdin: "a\n" });
+    expect(resumed.code).toBe(0);
+    expect(server.planRequests()).toHaveLength(1);
+    expect(server.sectionRequests()).toHaveLength(2);
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
-    for (const option of ["--out", "--force", "--max-sections", "--model", "--offline", "--plan"]) {
+    for (const option of [
+      "--out",
+      "--force",
+      "--max-sections",
+      "--model",
+      "--offline",
+      "--plan",
+      "--thread",
+      "--review",
+      "--max-concurrency",
+    ]) {
       expect(result.stdout).toContain(option);
     }
   });

@@ -38,7 +38,7 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
       input: { topic: "How tides work" },
       streamMode: ["updates", "custom"],
     })) {
-      if (chunk.event === "updates") updates.push(...Object.keys(chunk.data as object));
+      if (chunk.event === "updates") updates.push(...Object.keys(chunk.data));
       if (chunk.event === "custom") custom.push(chunk.data as { type: string; id?: string });
       if (chunk.event === "error") throw new Error(JSON.stringify(chunk.data));
     }
@@ -56,6 +56,48 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
     const state = await client.threads.getState<{ report: string }>(thread.thread_id);
     expect(headings(state.values.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
     expect(models.planRequests()).toHaveLength(1);
+  }, 60_000);
+
+  test("plan review through the SDK: interrupt with the plan, an invalid answer keeps the thread resumable, feedback re-plans, approval writes", async () => {
+    const thread = await client.threads.create();
+    const plansBefore = models.planRequests().length;
+    const sectionsBefore = models.sectionRequests().length;
+    const config = { configurable: { reviewPlan: true } };
+    const runToEnd = async (payload: Record<string, unknown>) => {
+      for await (const chunk of client.runs.stream(thread.thread_id, assistantId, {
+        ...payload,
+        config,
+        streamMode: ["updates"],
+      })) {
+        if (chunk.event === "error") throw new Error(JSON.stringify(chunk.data));
+      }
+      const state = await client.threads.getState<{ report: string }>(thread.thread_id);
+      const request = state.tasks.flatMap((task) => task.interrupts)[0]?.value as
+        { plan: { id: string; name: string }[]; error?: string; revisionsLeft: number } | undefined;
+      return { state, request };
+    };
+
+    const first = await runToEnd({ input: { topic: "Review me" } });
+    expect(first.request?.plan.map((section) => section.name)).toEqual([
+      "Part 1",
+      "Part 2",
+      "Part 3",
+    ]);
+    expect(models.sectionRequests().length).toBe(sectionsBefore);
+
+    const invalid = await runToEnd({ command: { resume: { action: "publish" } } });
+    expect(invalid.request?.error).toMatch(/cannot be used/);
+
+    const revised = await runToEnd({
+      command: { resume: { action: "feedback", feedback: "Shorter." } },
+    });
+    expect(revised.request?.revisionsLeft).toBe(2);
+    expect(models.planRequests().length).toBe(plansBefore + 2);
+
+    const approved = await runToEnd({ command: { resume: { action: "approve" } } });
+    expect(approved.request).toBeUndefined();
+    expect(headings(approved.state.values.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+    expect(models.sectionRequests().length).toBe(sectionsBefore + 3);
   }, 60_000);
 
   test("the input, output and configuration schemas have real types, descriptions and defaults", async () => {
