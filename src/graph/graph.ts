@@ -8,6 +8,7 @@ import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema } from "../schemas/configuration.js";
 import { reviewPlan } from "../nodes/review.js";
 import { routeAfterPlanning } from "./routing.js";
+import { TRACE_TAG } from "./tracing.js";
 import { ReportInput, ReportOutput, ReportState, WorkerInput } from "./state.js";
 
 /** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
@@ -50,10 +51,16 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     output: ReportOutput,
     context: ConfigurationSchema,
   })
-    .addNode("orchestrator", createOrchestratorNode({ models }))
-    .addNode("review_plan", reviewPlan, { ends: ["worker", "orchestrator", "synthesizer"] })
-    .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
-    .addNode("synthesizer", synthesizer)
+    .addNode("orchestrator", createOrchestratorNode({ models }), { metadata: { role: "planner" } })
+    .addNode("review_plan", reviewPlan, {
+      ends: ["worker", "orchestrator", "synthesizer"],
+      metadata: { role: "reviewer" },
+    })
+    .addNode("worker", createWorkerNode({ models }), {
+      input: WorkerInput,
+      metadata: { role: "worker" },
+    })
+    .addNode("synthesizer", synthesizer, { metadata: { role: "synthesizer" } })
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [
       "review_plan",
@@ -67,7 +74,9 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
 /** Creates and compiles the report graph. */
 export function buildGraph(options: BuildGraphOptions = {}) {
   const { checkpointer, name = GRAPH_NAME, ...graphOptions } = options;
-  const compiled = createReportGraph(graphOptions).compile({ checkpointer, name });
+  const compiled = createReportGraph(graphOptions)
+    .compile({ checkpointer, name })
+    .withConfig({ tags: [TRACE_TAG] });
   compiled.name = name;
   return compiled;
 }

@@ -90,7 +90,8 @@ async function planSections(
   let lastError: PlanError | undefined;
   for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
     try {
-      return checkPlan(await askPlanner(() => planner.invoke(messages)), configuration, warnings);
+      const call = () => planner.invoke(messages, { tags: ["planner"], metadata: { attempt } });
+      return checkPlan(await askPlanner(call), configuration, warnings);
     } catch (error) {
       if (!PlanError.isInstance(error)) throw error;
       lastError = error;

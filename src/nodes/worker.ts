@@ -7,6 +7,7 @@ import type { ReportUpdate, WorkerInputType } from "../graph/state.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { writerUserPrompt } from "./prompts.js";
+import { annotateNodeRun } from "../graph/tracing.js";
 
 /**
  * Creates the worker node, which writes one section:
@@ -48,11 +49,17 @@ async function writeSection(
   config: LangGraphRunnableConfig,
 ): Promise<ReportUpdate> {
   const writer = models({ role: "writer", configuration });
+  const sectionMetadata = { section_id: section.id, section_name: section.name };
+  annotateNodeRun(config, { metadata: sectionMetadata, tags: [`section:${section.id}`] });
   emitProgress(config, { type: "section_started", id: section.id, name: section.name });
-  const response = await writer.invoke([
-    new SystemMessage(configuration.writerPrompt),
-    new HumanMessage(writerUserPrompt({ topic, section })),
-  ]);
+  // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
+  const response = await writer.invoke(
+    [
+      new SystemMessage(configuration.writerPrompt),
+      new HumanMessage(writerUserPrompt({ topic, section })),
+    ],
+    { metadata: sectionMetadata, tags: ["writer", `section:${section.id}`] },
+  );
   const content = sectionBody(response.text, section.name);
   if (!content) {
     throw new SectionError({

@@ -99,7 +99,7 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(server.sectionRequests()).toHaveLength(0);
   });
 
-  test("section text streams token by token in messages mode, attributed to its worker", async () => {
+  test("section text streams token by token in messages mode, each chunk naming its section", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(2) });
     const tokens = new Map<string, string[]>();
     for await (const [chunk, metadata] of await graphFor(server).stream(
@@ -107,15 +107,15 @@ describe("report graph with the real ChatOpenAI client against a local server", 
       { streamMode: "messages" },
     )) {
       if (metadata.langgraph_node !== "worker") continue;
-      const key = String(metadata.langgraph_checkpoint_ns);
+      // Every token names its section: the worker passes section_id / section_name as metadata.
+      const key = `${String(metadata.section_id)} ${String(metadata.section_name)}`;
       tokens.set(key, [...(tokens.get(key) ?? []), chunk.text]);
     }
     expect(server.sectionRequests().every((request) => request.body.stream === true)).toBe(true);
-    const texts = [...tokens.values()].map((pieces) => pieces.join(""));
-    expect(texts.sort()).toEqual([
-      'Text of section "Part 1".\n\nMore about Part 1.',
-      'Text of section "Part 2".\n\nMore about Part 2.',
-    ]);
+    expect(Object.fromEntries([...tokens].map(([key, pieces]) => [key, pieces.join("")]))).toEqual({
+      "s1 Part 1": 'Text of section "Part 1".\n\nMore about Part 1.',
+      "s2 Part 2": 'Text of section "Part 2".\n\nMore about Part 2.',
+    });
     expect([...tokens.values()].every((pieces) => pieces.length > 3)).toBe(true);
   });
 

@@ -1,0 +1,81 @@
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import { startLangSmithReceiver, type LangSmithReceiver } from "../helpers/langsmith-receiver.js";
+import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { runCli } from "../helpers/run-cli.js";
+
+const OPENAI_KEY = "sk-trace-test-OPENAI-SECRET";
+const LANGSMITH_KEY = "lsv2-trace-test-LANGSMITH-SECRET";
+
+describe("LangSmith tracing, against a local receiver", () => {
+  let models: OpenAIServer;
+  let receiver: LangSmithReceiver;
+  afterEach(async () => {
+    await models?.close();
+    await receiver?.close();
+  });
+
+  test("a CLI run sends the named run tree (graph, orchestrator, one worker per section, synthesizer) before it exits, with no secret in it", async () => {
+    models = await startOpenAIServer({ plan: defaultPlan(3) });
+    receiver = await startLangSmithReceiver();
+    const directory = await mkdtemp(join(tmpdir(), "report-trace-"));
+    const result = await runCli(["Tides", "--out", join(directory, "r.md")], {
+      directory,
+      env: {
+        OPENAI_BASE_URL: models.baseURL,
+        OPENAI_API_KEY: OPENAI_KEY,
+        LANGSMITH_TRACING: "true",
+        LANGSMITH_ENDPOINT: receiver.endpoint,
+        LANGSMITH_API_KEY: LANGSMITH_KEY,
+        LANGSMITH_PROJECT: "trace-test",
+      },
+    });
+    expect(result.code).toBe(0);
+
+    const runs = receiver.runs();
+    const roots = runs.filter((run) => !run.parent_run_id);
+    expect(roots.map((run) => run.name)).toEqual(["report"]);
+    const root = roots[0]!;
+    expect(root.tags).toContain("orchestrator-workers");
+    expect(root.end_time).toBeTruthy();
+
+    const children = runs.filter((run) => run.parent_run_id === root.id);
+    const count = (name: string) => children.filter((run) => run.name === name).length;
+    expect(count("orchestrator")).toBe(1);
+    expect(count("worker")).toBe(3);
+    expect(count("synthesizer")).toBe(1);
+
+    const workers = children.filter((run) => run.name === "worker");
+    expect(
+      workers
+        .map((run) => [run.extra?.metadata?.section_id, run.extra?.metadata?.section_name])
+        .sort(),
+    ).toEqual([
+      ["s1", "Part 1"],
+      ["s2", "Part 2"],
+      ["s3", "Part 3"],
+    ]);
+    for (const worker of workers) {
+      expect(worker.extra?.metadata?.role).toBe("worker");
+      expect(worker.tags).toContain(`section:${String(worker.extra?.metadata?.section_id)}`);
+      // The worker's model call sits under it and names the section too.
+      const llm = runs.filter((run) => run.parent_run_id === worker.id && run.run_type === "llm");
+      expect(llm).toHaveLength(1);
+      expect(llm[0]!.extra?.metadata?.section_id).toBe(worker.extra?.metadata?.section_id);
+    }
+    expect(children.find((run) => run.name === "orchestrator")?.extra?.metadata?.role).toBe(
+      "planner",
+    );
+
+    // No key in any payload the tracer sent.
+    for (const body of receiver.bodies()) {
+      expect(body).not.toContain(OPENAI_KEY);
+      expect(body).not.toContain(LANGSMITH_KEY);
+    }
+    expect(
+      receiver.requests().every((line) => /^(GET \/info|POST \/runs|PATCH \/runs)/.test(line)),
+    ).toBe(true);
+  }, 60_000);
+});
