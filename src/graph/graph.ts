@@ -51,16 +51,10 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     output: ReportOutput,
     context: ConfigurationSchema,
   })
-    .addNode("orchestrator", createOrchestratorNode({ models }), { metadata: { role: "planner" } })
-    .addNode("review_plan", reviewPlan, {
-      ends: ["worker", "orchestrator", "synthesizer"],
-      metadata: { role: "reviewer" },
-    })
-    .addNode("worker", createWorkerNode({ models }), {
-      input: WorkerInput,
-      metadata: { role: "worker" },
-    })
-    .addNode("synthesizer", synthesizer, { metadata: { role: "synthesizer" } })
+    .addNode("orchestrator", createOrchestratorNode({ models }))
+    .addNode("review_plan", reviewPlan, { ends: ["worker", "orchestrator", "synthesizer"] })
+    .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
+    .addNode("synthesizer", synthesizer)
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [
       "review_plan",
