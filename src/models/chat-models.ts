@@ -98,7 +98,19 @@ const UNUSABLE_ANSWER_ERRORS = new Set([
 export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
   if (error instanceof Error && UNUSABLE_ANSWER_ERRORS.has(error.name)) throw error;
   // A handler decides by throwing (stop) or returning (retry).
-  langchainRetryDecision?.(error);
+  try {
+    langchainRetryDecision?.(error);
+  } catch (decision) {
+    // LangChain gives up on a 429 that names no Retry-After ("capacity"), leaving it to the caller.
+    // For a report that is a passing rate limit: back off and retry, within maxRetries. A 429 whose
+    // Retry-After is over a minute, or a quota error, still stops here.
+    const { rateLimitType, retryAfterMs } = decision as {
+      rateLimitType?: string;
+      retryAfterMs?: number;
+    };
+    if (rateLimitType === "capacity" && retryAfterMs === undefined) return;
+    throw decision;
+  }
 };
 
 /** The name a model goes by in a section's record: its model id, or its type for custom models. */

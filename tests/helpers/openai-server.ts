@@ -82,6 +82,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   });
 
   async function handle(request: IncomingMessage, response: ServerResponse) {
+    if (request.method === "GET" && request.url === "/stats") {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ requests: requests.length, rejected, maxInFlight }));
+      return;
+    }
     if (request.method !== "POST" || !request.url?.endsWith("/chat/completions")) {
       response.statusCode = 404;
       response.end(

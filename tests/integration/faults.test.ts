@@ -73,6 +73,19 @@ describe("fault injection: the real ChatOpenAI client against a faulty local ser
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(2900);
   }, 20_000);
 
+  test("a 429 without Retry-After is retried with backoff too", async () => {
+    server = await startOpenAIServer({
+      plan: defaultPlan(2),
+      respond: failFirst(2, (request) => request.sectionName === "Part 1", {
+        status: 429,
+        body: { error: { message: "Rate limit reached", type: "requests" } },
+      }),
+    });
+    const result = await run();
+    expect(result.failedSections).toEqual([]);
+    expect(requestsPerSection(server).get("Part 1")).toBe(3);
+  }, 30_000);
+
   test("intermittent 500s are retried; the report is complete and in plan order", async () => {
     const plan = defaultPlan(6);
     server = await startOpenAIServer({

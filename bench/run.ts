@@ -1,0 +1,360 @@
+/**
+ * `npm run bench`: measures this project's graph, the LangGraph docs' tutorial graph (baseline)
+ * and a plain Promise.all over the same model calls (floor), side by side, one process per run,
+ * and writes RESULTS.md, results.json and chart.svg. `--quick` runs tiny sizes (CI keeps the
+ * benchmark working with it) and writes to bench/results-quick/ instead.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Measurement, MeasurementResult } from "./measure.js";
+
+const quick = process.argv.includes("--quick");
+const outDirectory = resolve(quick ? "bench/results-quick" : "bench");
+const postgresUrl = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
+const IMPLS = ["project", "baseline", "floor"] as const;
+type Impl = (typeof IMPLS)[number];
+
+const sizes = quick
+  ? { latency: [5], overhead: [20], limited: 10, limit: 2, tracing: [10], checkpoint: [10] }
+  : {
+      latency: [10, 100, 1000],
+      overhead: [100, 1000, 5000, 10000],
+      limited: 100,
+      limit: 10,
+      tracing: [100, 1000],
+      checkpoint: [100, 1000],
+    };
+const LATENCY_MS = quick ? 20 : 200;
+
+interface Row extends Partial<MeasurementResult> {
+  scenario: string;
+  impl: Impl;
+  n: number;
+  variant?: string;
+  error?: string;
+  server?: { requests: number; rejected: number; maxInFlight: number };
+}
+
+/** Starts bench/servers.ts in its own process and returns its URL. */
+async function startServer(kind: "model" | "receiver", options: object = {}) {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/servers.ts", kind, JSON.stringify(options)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  const line = await new Promise<string>((done, fail) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once("line", done);
+    child.once("exit", () => fail(new Error(`${kind} server exited`)));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  return { url, stop: () => stop(child) };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((done) => {
+    child.once("exit", () => done());
+    child.kill("SIGTERM");
+  });
+}
+
+/** Runs one measurement in a fresh process. */
+async function measure(
+  spec: Measurement,
+  env: Record<string, string> = {},
+): Promise<MeasurementResult | { error: string }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/measure.ts", JSON.stringify(spec)],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, LANGSMITH_TRACING: "false", ...env },
+    },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), quick ? 120_000 : 600_000);
+  const code = await new Promise<number | null>((done) => child.on("close", done));
+  clearTimeout(timer);
+  const last = stdout.trim().split("\n").pop() ?? "";
+  if (code !== 0 || !last.startsWith("{")) {
+    return {
+      error:
+        code === null
+          ? "timed out"
+          : `exit ${code}: ${stderr.trim().split("\n").slice(-1)[0] ?? ""}`,
+    };
+  }
+  return JSON.parse(last) as MeasurementResult;
+}
+
+async function serverStats(url: string) {
+  const response = await fetch(url.replace(/\/v1$/, "/stats"));
+  return (await response.json()) as Row["server"];
+}
+
+function log(row: Row) {
+  const detail =
+    row.error ?? `${row.wallMs} ms, ${row.completed} done, ${row.failed} failed, ${row.rssMB} MB`;
+  console.error(
+    `${row.scenario.padEnd(12)} ${String(row.variant ?? "").padEnd(9)} ${row.impl.padEnd(9)} n=${String(row.n).padEnd(6)} ${detail}`,
+  );
+}
+
+const rows: Row[] = [];
+async function record(row: Row, result: MeasurementResult | { error: string }) {
+  const full = { ...row, ...result };
+  rows.push(full);
+  log(full);
+}
+
+// 1. Wall time against the critical path, through the real ChatOpenAI client over HTTP, with the
+//    fan-out's concurrency limit raised to N.
+for (const n of sizes.latency) {
+  for (const impl of IMPLS) {
+    const server = await startServer("model", { latencyMs: LATENCY_MS, n });
+    const result = await measure({ impl, n, source: "http", baseURL: server.url, concurrency: n });
+    await record({ scenario: "latency", impl, n, server: await serverStats(server.url) }, result);
+    await server.stop();
+  }
+}
+
+// 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
+for (const n of sizes.overhead) {
+  for (const impl of IMPLS) {
+    await record({ scenario: "overhead", impl, n }, await measure({ impl, n, source: "scripted" }));
+  }
+}
+
+// 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
+for (const impl of IMPLS) {
+  const n = sizes.limited;
+  const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
+  const result = await measure({ impl, n, source: "http", baseURL: server.url });
+  await record(
+    {
+      scenario: "limited",
+      impl,
+      n,
+      variant: `k=${sizes.limit}`,
+      server: await serverStats(server.url),
+    },
+    result,
+  );
+  await server.stop();
+}
+
+// 4. Tracing to a local LangSmith stand-in, against no tracing.
+for (const n of sizes.tracing) {
+  for (const impl of ["project", "baseline"] as const) {
+    await record(
+      { scenario: "tracing", impl, n, variant: "off" },
+      await measure({ impl, n, source: "scripted" }),
+    );
+    const receiver = await startServer("receiver");
+    const env = {
+      LANGSMITH_TRACING: "true",
+      LANGSMITH_ENDPOINT: receiver.url,
+      LANGSMITH_API_KEY: "bench",
+    };
+    await record(
+      { scenario: "tracing", impl, n, variant: "on" },
+      await measure({ impl, n, source: "scripted" }, env),
+    );
+    await receiver.stop();
+  }
+}
+
+// 5. Checkpointer overhead.
+for (const n of sizes.checkpoint) {
+  for (const checkpointer of [
+    "none",
+    "sqlite",
+    ...(postgresUrl ? ["postgres" as const] : []),
+  ] as const) {
+    const result = await measure(
+      { impl: "project", n, source: "scripted", checkpointer },
+      postgresUrl ? { POSTGRES_URL: postgresUrl } : {},
+    );
+    await record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
+  }
+}
+
+await mkdir(outDirectory, { recursive: true });
+const criticalPathMs = 2 * LATENCY_MS;
+await writeFile(
+  join(outDirectory, "results.json"),
+  `${JSON.stringify({ latencyMs: LATENCY_MS, criticalPathMs, rows }, null, 2)}\n`,
+);
+await writeFile(join(outDirectory, "RESULTS.md"), renderMarkdown());
+await writeFile(join(outDirectory, "chart.svg"), renderChart());
+console.error(`wrote ${join(outDirectory, "RESULTS.md")}, results.json and chart.svg`);
+
+function find(scenario: string, impl: Impl, n: number, variant?: string): Row | undefined {
+  return rows.find(
+    (row) =>
+      row.scenario === scenario && row.impl === impl && row.n === n && row.variant === variant,
+  );
+}
+
+function ms(row: Row | undefined): string {
+  if (!row) return "–";
+  return row.error ? `error (${row.error})` : `${row.wallMs} ms`;
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || b === 0 ? "–" : `${(a / b).toFixed(2)}x`;
+}
+
+function renderMarkdown(): string {
+  const lines: string[] = [
+    "# Benchmark results",
+    "",
+    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${await_cores()} cores. Each cell is one run in a fresh process. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
+    "",
+    `## Wall time against the critical path (real ChatOpenAI over HTTP, ${LATENCY_MS} ms per request, concurrency limit raised to N)`,
+    "",
+    `The critical path is the planner call plus the slowest section call: ${criticalPathMs} ms.`,
+    "",
+    "| sections | project | baseline | floor | project / floor | project / critical path | baseline / critical path | floor / critical path | first section (project / baseline / floor) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const n of sizes.latency) {
+    const [p, b, f] = IMPLS.map((impl) => find("latency", impl, n));
+    lines.push(
+      `| ${n} | ${ms(p)} | ${ms(b)} | ${ms(f)} | ${ratio(p?.wallMs, f?.wallMs)} | ${ratio(p?.wallMs, criticalPathMs)} | ${ratio(b?.wallMs, criticalPathMs)} | ${ratio(f?.wallMs, criticalPathMs)} | ${[p, b, f].map((row) => (row?.firstSectionMs === undefined ? "–" : `${row.firstSectionMs} ms`)).join(" / ")} |`,
+    );
+  }
+  lines.push(
+    "",
+    "## Orchestration overhead and peak memory (scripted zero-latency model, in process)",
+    "",
+    "Overhead is wall time minus the floor's wall time at the same size.",
+    "",
+    "| sections | project | baseline | floor | project overhead | baseline overhead | peak RSS (project / baseline / floor) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const n of sizes.overhead) {
+    const [p, b, f] = IMPLS.map((impl) => find("overhead", impl, n));
+    const over = (row: Row | undefined) =>
+      row?.wallMs === undefined || f?.wallMs === undefined
+        ? "–"
+        : `${((row.wallMs - f.wallMs) / 1000).toFixed(2)} s`;
+    lines.push(
+      `| ${n} | ${ms(p)} | ${ms(b)} | ${ms(f)} | ${over(p)} | ${over(b)} | ${[p, b, f].map((row) => (row?.rssMB ? `${row.rssMB} MB` : "–")).join(" / ")} |`,
+    );
+  }
+  const limitedN = sizes.limited;
+  const ideal = LATENCY_MS + Math.ceil(limitedN / sizes.limit) * LATENCY_MS;
+  lines.push(
+    "",
+    `## A provider that allows ${sizes.limit} concurrent requests and answers 429 beyond (${limitedN} sections, ${LATENCY_MS} ms, default settings)`,
+    "",
+    `Ideal wall time: planner + ceil(N/k) x latency = ${ideal} ms.`,
+    "",
+    "| | wall | sections written | failed | 429s from the server | share of ideal throughput |",
+    "| --- | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const impl of IMPLS) {
+    const row = find("limited", impl, limitedN, `k=${sizes.limit}`);
+    lines.push(
+      `| ${impl} | ${ms(row)} | ${row?.completed ?? "–"} | ${row?.failed ?? "–"} | ${row?.server?.rejected ?? "–"} | ${row?.wallMs && !row.failed ? `${Math.round((100 * ideal) / row.wallMs)}%` : "–"} |`,
+    );
+  }
+  lines.push(
+    "",
+    "## Tracing to a local LangSmith stand-in (scripted zero-latency model, until traces are sent)",
+    "",
+    "| sections | | off | on | on / off |",
+    "| ---: | --- | ---: | ---: | ---: |",
+  );
+  for (const n of sizes.tracing) {
+    for (const impl of ["project", "baseline"] as const) {
+      const off = find("tracing", impl, n, "off");
+      const on = find("tracing", impl, n, "on");
+      lines.push(`| ${n} | ${impl} | ${ms(off)} | ${ms(on)} | ${ratio(on?.wallMs, off?.wallMs)} |`);
+    }
+  }
+  lines.push(
+    "",
+    "## Checkpointer overhead (project, scripted zero-latency model)",
+    "",
+    "| sections | none | SQLite | PostgreSQL |",
+    "| ---: | ---: | ---: | ---: |",
+  );
+  for (const n of sizes.checkpoint) {
+    lines.push(
+      `| ${n} | ${ms(find("checkpoint", "project", n, "none"))} | ${ms(find("checkpoint", "project", n, "sqlite"))} | ${postgresUrl ? ms(find("checkpoint", "project", n, "postgres")) : "not run (no POSTGRES_URL)"} |`,
+    );
+  }
+  lines.push("", "![wall time / critical path against plan size](chart.svg)", "");
+  return lines.join("\n");
+}
+
+/** A small SVG line chart: wall time / critical path against plan size, one line per implementation. */
+function renderChart(): string {
+  const width = 640;
+  const height = 360;
+  const margin = { left: 60, right: 120, top: 30, bottom: 50 };
+  const ns = sizes.latency;
+  const series = IMPLS.map((impl) => ({
+    impl,
+    points: ns.flatMap((n) => {
+      const row = find("latency", impl, n);
+      return row?.wallMs ? [{ n, value: row.wallMs / criticalPathMs }] : [];
+    }),
+  }));
+  const maxValue =
+    Math.max(1, ...series.flatMap((line) => line.points.map((point) => point.value))) * 1.1;
+  const logMin = Math.log10(Math.min(...ns));
+  const logMax = Math.log10(Math.max(...ns));
+  const x = (n: number) =>
+    margin.left +
+    ((Math.log10(n) - logMin) / Math.max(logMax - logMin, 1)) *
+      (width - margin.left - margin.right);
+  const y = (value: number) =>
+    height - margin.bottom - (value / maxValue) * (height - margin.top - margin.bottom);
+  const colors: Record<Impl, string> = {
+    project: "#2563eb",
+    baseline: "#dc2626",
+    floor: "#6b7280",
+  };
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">Wall time / critical path (${LATENCY_MS} ms per request)</text>`,
+    `<line x1="${margin.left}" y1="${y(0)}" x2="${width - margin.right}" y2="${y(0)}" stroke="black"/>`,
+    `<line x1="${margin.left}" y1="${y(0)}" x2="${margin.left}" y2="${margin.top}" stroke="black"/>`,
+    `<line x1="${margin.left}" y1="${y(1)}" x2="${width - margin.right}" y2="${y(1)}" stroke="#9ca3af" stroke-dasharray="4 4"/>`,
+    `<text x="${margin.left - 8}" y="${y(1) + 4}" text-anchor="end">1x</text>`,
+    `<text x="${margin.left - 8}" y="${y(maxValue / 1.1) + 4}" text-anchor="end">${(maxValue / 1.1).toFixed(1)}x</text>`,
+    ...ns.map(
+      (n) =>
+        `<text x="${x(n)}" y="${height - margin.bottom + 18}" text-anchor="middle">${n}</text>`,
+    ),
+    `<text x="${(margin.left + width - margin.right) / 2}" y="${height - 12}" text-anchor="middle">sections (log scale)</text>`,
+  ];
+  series.forEach((line, index) => {
+    const path = line.points.map((point) => `${x(point.n)},${y(point.value)}`).join(" ");
+    parts.push(
+      `<polyline points="${path}" fill="none" stroke="${colors[line.impl]}" stroke-width="2"/>`,
+    );
+    for (const point of line.points)
+      parts.push(
+        `<circle cx="${x(point.n)}" cy="${y(point.value)}" r="3" fill="${colors[line.impl]}"/>`,
+      );
+    parts.push(
+      `<text x="${width - margin.right + 10}" y="${margin.top + 20 + index * 18}" fill="${colors[line.impl]}">${line.impl}</text>`,
+    );
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
