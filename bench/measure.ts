@@ -163,12 +163,12 @@ async function runFloor(): Promise<Omit<MeasurementResult, "rssMB">> {
         })({ role: "writer", configuration });
   const start = performance.now();
   let firstSectionMs: number | undefined;
-  const plan: Plan = await model
+  const plan = (await model
     .withStructuredOutput(PlanSchema, { name: "plan" })
     .invoke([
       new SystemMessage(configuration.plannerPrompt),
       new HumanMessage(`<Report topic>\n${topic}\n</Report topic>`),
-    ]);
+    ])) as Plan;
   const results = await Promise.allSettled(
     plan.sections.map(async (section) => {
       const message = await model.invoke([

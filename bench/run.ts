@@ -48,7 +48,7 @@ async function startServer(kind: "model" | "receiver", options: object = {}) {
     },
   );
   const line = await new Promise<string>((done, fail) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.once("line", done);
     child.once("exit", () => fail(new Error(`${kind} server exited`)));
   });
@@ -110,7 +110,7 @@ function log(row: Row) {
 }
 
 const rows: Row[] = [];
-async function record(row: Row, result: MeasurementResult | { error: string }) {
+function record(row: Row, result: MeasurementResult | { error: string }): void {
   const full = { ...row, ...result };
   rows.push(full);
   log(full);
@@ -122,7 +122,7 @@ for (const n of sizes.latency) {
   for (const impl of IMPLS) {
     const server = await startServer("model", { latencyMs: LATENCY_MS, n });
     const result = await measure({ impl, n, source: "http", baseURL: server.url, concurrency: n });
-    await record({ scenario: "latency", impl, n, server: await serverStats(server.url) }, result);
+    record({ scenario: "latency", impl, n, server: await serverStats(server.url) }, result);
     await server.stop();
   }
 }
@@ -130,7 +130,7 @@ for (const n of sizes.latency) {
 // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
 for (const n of sizes.overhead) {
   for (const impl of IMPLS) {
-    await record({ scenario: "overhead", impl, n }, await measure({ impl, n, source: "scripted" }));
+    record({ scenario: "overhead", impl, n }, await measure({ impl, n, source: "scripted" }));
   }
 }
 
@@ -139,7 +139,7 @@ for (const impl of IMPLS) {
   const n = sizes.limited;
   const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
   const result = await measure({ impl, n, source: "http", baseURL: server.url });
-  await record(
+  record(
     {
       scenario: "limited",
       impl,
@@ -155,7 +155,7 @@ for (const impl of IMPLS) {
 // 4. Tracing to a local LangSmith stand-in, against no tracing.
 for (const n of sizes.tracing) {
   for (const impl of ["project", "baseline"] as const) {
-    await record(
+    record(
       { scenario: "tracing", impl, n, variant: "off" },
       await measure({ impl, n, source: "scripted" }),
     );
@@ -165,7 +165,7 @@ for (const n of sizes.tracing) {
       LANGSMITH_ENDPOINT: receiver.url,
       LANGSMITH_API_KEY: "bench",
     };
-    await record(
+    record(
       { scenario: "tracing", impl, n, variant: "on" },
       await measure({ impl, n, source: "scripted" }, env),
     );
@@ -184,7 +184,7 @@ for (const n of sizes.checkpoint) {
       { impl: "project", n, source: "scripted", checkpointer },
       postgresUrl ? { POSTGRES_URL: postgresUrl } : {},
     );
-    await record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
+    record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
   }
 }
 
@@ -218,7 +218,7 @@ function renderMarkdown(): string {
   const lines: string[] = [
     "# Benchmark results",
     "",
-    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${await_cores()} cores. Each cell is one run in a fresh process. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
+    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores. Each cell is one run in a fresh process. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
     "",
     `## Wall time against the critical path (real ChatOpenAI over HTTP, ${LATENCY_MS} ms per request, concurrency limit raised to N)`,
     "",

@@ -24,6 +24,8 @@ const StateAnnotation = Annotation.Root({
   final_report: Annotation<string>,
 });
 
+// The tutorial declares the worker state this way; only its type is used here.
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 const WorkerStateAnnotation = Annotation.Root({
   section: Annotation<z.infer<typeof sectionSchema>>,
   completed_sections: Annotation<string[]>({ default: () => [], reducer: (a, b) => a.concat(b) }),
