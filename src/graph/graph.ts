@@ -5,7 +5,7 @@ import { createChatModelProvider, type ChatModelProvider } from "../models/chat-
 import { createOrchestratorNode } from "../nodes/orchestrator.js";
 import { synthesizer } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
-import { ConfigurationSchema } from "../schemas/configuration.js";
+import { ConfigurationSchema, DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
 import { reviewPlan } from "../nodes/review.js";
 import { routeAfterPlanning } from "./routing.js";
 import { TRACE_TAG } from "./tracing.js";
@@ -65,14 +65,46 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     .addEdge("synthesizer", END);
 }
 
-/** Creates and compiles the report graph. */
+/**
+ * Creates and compiles the report graph. Its runs default LangGraph's `maxConcurrency` (how many
+ * worker tasks run at once) to the run's configured `maxConcurrency`, the same bound the model
+ * clients put on requests: LangGraph's task loop slows down with the number of tasks running at
+ * once (see bench/NOTES.md), and tasks beyond the bound would only wait in the client's queue.
+ * A `maxConcurrency` given in the invoke options wins.
+ */
 export function buildGraph(options: BuildGraphOptions = {}) {
   const { checkpointer, name = GRAPH_NAME, ...graphOptions } = options;
   const compiled = createReportGraph(graphOptions)
     .compile({ checkpointer, name })
     .withConfig({ tags: [TRACE_TAG] });
   compiled.name = name;
+  // `invoke`, `streamEvents` and the dev server all run through `stream`. Calling the prototype's
+  // method on `this` keeps copies made by `withConfig` working.
+  type Stream = (this: unknown, input: unknown, runOptions?: RunOptions) => unknown;
+  const stream = (Object.getPrototypeOf(compiled) as { stream: Stream }).stream;
+  (compiled as unknown as { stream: Stream }).stream = function (input, runOptions) {
+    return stream.call(this, input, withFanOutLimit(runOptions));
+  };
   return compiled;
+}
+
+/** Run options with `maxConcurrency` defaulted from the run's configuration. */
+interface RunOptions {
+  maxConcurrency?: number;
+  configurable?: Record<string, unknown>;
+  context?: unknown;
+}
+
+function withFanOutLimit(runOptions: RunOptions | undefined): RunOptions {
+  if (runOptions?.maxConcurrency !== undefined) return runOptions;
+  const configured =
+    (runOptions?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
+    runOptions?.configurable?.maxConcurrency;
+  const maxConcurrency =
+    typeof configured === "number" && Number.isInteger(configured) && configured > 0
+      ? configured
+      : DEFAULT_MAX_CONCURRENCY;
+  return { ...runOptions, maxConcurrency };
 }
 
 /** The compiled report graph that LangGraph Studio and the dev server load through `langgraph.json`. */

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../nodes/prompts.js";
 
+/** Default bound on requests in flight per model client, and on worker tasks running at once. */
+export const DEFAULT_MAX_CONCURRENCY = 10;
+
 /** Default chat model for both planner and writer when none is configured. */
 export const DEFAULT_MODEL = "gpt-4.1-mini";
 
@@ -56,9 +59,9 @@ export const ConfigurationSchema = z.object({
     .number()
     .int()
     .min(1)
-    .default(10)
+    .default(DEFAULT_MAX_CONCURRENCY)
     .describe(
-      "Most requests in flight at once per model client; further sections wait their turn instead of bursting the provider.",
+      "Most requests in flight at once per model client, and most sections written at once per run; further sections wait their turn instead of bursting the provider.",
     ),
   maxRetries: z
     .number()

@@ -32,6 +32,9 @@ export interface ScriptedChatModelOptions {
 export class ScriptedChatModel extends LocalChatModel {
   readonly model = "scripted";
   readonly calls: RecordedCall[] = [];
+  /** Most calls that were in progress at once. */
+  maxInFlight = 0;
+  private inFlight = 0;
 
   constructor(private readonly options: ScriptedChatModelOptions = {}) {
     super({});
@@ -56,7 +59,13 @@ export class ScriptedChatModel extends LocalChatModel {
     };
     this.calls.push(call);
     const delay = this.options.delayMs?.(call) ?? 0;
-    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+    } finally {
+      this.inFlight -= 1;
+    }
     if (request.toolChoice) {
       const args = this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };
       return { toolCalls: [{ name: request.toolChoice, args: args as Record<string, unknown> }] };

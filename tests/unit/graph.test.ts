@@ -215,6 +215,30 @@ describe("report graph with a scripted model", () => {
     }
   });
 
+  test.each<[{ configurable?: { maxConcurrency: number } }, { maxConcurrency?: number }, number]>([
+    [{}, {}, 10],
+    [{ configurable: { maxConcurrency: 3 } }, {}, 3],
+    [{ configurable: { maxConcurrency: 3 } }, { maxConcurrency: 5 }, 5],
+  ])(
+    "sections written at once are bounded by maxConcurrency: %j %j -> %d",
+    async (configuration, runOption, bound) => {
+      const model = new ScriptedChatModel({
+        plan: defaultPlan(30),
+        delayMs: (call) => (call.toolChoice ? 0 : 10),
+      });
+      const result = await buildGraph({ model }).invoke(
+        { topic: "Tides" },
+        {
+          ...configuration,
+          ...runOption,
+          configurable: { maxSections: 30, ...configuration.configurable },
+        },
+      );
+      expect(result.completedSections).toHaveLength(30);
+      expect(model.maxInFlight).toBe(bound);
+    },
+  );
+
   test("with a checkpointer, the thread's final state holds the report", async () => {
     const model = new ScriptedChatModel({ plan: defaultPlan(2) });
     const graph = buildGraph({ model, checkpointer: new MemorySaver() });
