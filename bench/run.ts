@@ -2,16 +2,18 @@
  * `npm run bench`: measures this project's graph, the LangGraph docs' tutorial graph (baseline)
  * and a plain Promise.all over the same model calls (floor), side by side, one process per run,
  * and writes RESULTS.md, results.json and chart.svg. `--quick` runs tiny sizes (CI keeps the
- * benchmark working with it) and writes to bench/results-quick/ instead.
+ * benchmark working with it) and writes to bench/results-quick/ instead; `--render` rewrites the
+ * tables and chart from the last results.json without measuring.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Measurement, MeasurementResult } from "./measure.js";
 
 const quick = process.argv.includes("--quick");
+const renderOnly = process.argv.includes("--render");
 const outDirectory = resolve(quick ? "bench/results-quick" : "bench");
 const postgresUrl = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
 const IMPLS = ["project", "baseline", "floor"] as const;
@@ -93,12 +95,17 @@ async function measure(
           : `exit ${code}: ${stderr.trim().split("\n").slice(-1)[0] ?? ""}`,
     };
   }
-  return JSON.parse(last) as MeasurementResult;
+  const result = JSON.parse(last) as MeasurementResult;
+  return result.error ? { ...result, error: oneLine(result.error) } : result;
 }
 
 async function serverStats(url: string) {
   const response = await fetch(url.replace(/\/v1$/, "/stats"));
   return (await response.json()) as Row["server"];
+}
+
+function oneLine(text: string): string {
+  return text.split("\n")[0]!.trim();
 }
 
 function log(row: Row) {
@@ -116,76 +123,95 @@ function record(row: Row, result: MeasurementResult | { error: string }): void {
   log(full);
 }
 
-// 1. Wall time against the critical path, through the real ChatOpenAI client over HTTP, with the
-//    fan-out's concurrency limit raised to N.
-for (const n of sizes.latency) {
+/** Runs every scenario, each measurement in a fresh process. */
+async function measureAll(): Promise<void> {
+  // 1. Wall time against the critical path, through the real ChatOpenAI client over HTTP, with the
+  //    fan-out's concurrency limit raised to N.
+  for (const n of sizes.latency) {
+    for (const impl of IMPLS) {
+      const server = await startServer("model", { latencyMs: LATENCY_MS, n });
+      const result = await measure({
+        impl,
+        n,
+        source: "http",
+        baseURL: server.url,
+        concurrency: n,
+      });
+      record({ scenario: "latency", impl, n, server: await serverStats(server.url) }, result);
+      await server.stop();
+    }
+  }
+
+  // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
+  for (const n of sizes.overhead) {
+    for (const impl of IMPLS) {
+      record({ scenario: "overhead", impl, n }, await measure({ impl, n, source: "scripted" }));
+    }
+  }
+
+  // 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
   for (const impl of IMPLS) {
-    const server = await startServer("model", { latencyMs: LATENCY_MS, n });
-    const result = await measure({ impl, n, source: "http", baseURL: server.url, concurrency: n });
-    record({ scenario: "latency", impl, n, server: await serverStats(server.url) }, result);
+    const n = sizes.limited;
+    const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
+    const result = await measure({ impl, n, source: "http", baseURL: server.url });
+    record(
+      {
+        scenario: "limited",
+        impl,
+        n,
+        variant: `k=${sizes.limit}`,
+        server: await serverStats(server.url),
+      },
+      result,
+    );
     await server.stop();
   }
-}
 
-// 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
-for (const n of sizes.overhead) {
-  for (const impl of IMPLS) {
-    record({ scenario: "overhead", impl, n }, await measure({ impl, n, source: "scripted" }));
+  // 4. Tracing to a local LangSmith stand-in, against no tracing.
+  for (const n of sizes.tracing) {
+    for (const impl of ["project", "baseline"] as const) {
+      record(
+        { scenario: "tracing", impl, n, variant: "off" },
+        await measure({ impl, n, source: "scripted" }),
+      );
+      const receiver = await startServer("receiver");
+      const env = {
+        LANGSMITH_TRACING: "true",
+        LANGSMITH_ENDPOINT: receiver.url,
+        LANGSMITH_API_KEY: "bench",
+      };
+      record(
+        { scenario: "tracing", impl, n, variant: "on" },
+        await measure({ impl, n, source: "scripted" }, env),
+      );
+      await receiver.stop();
+    }
+  }
+
+  // 5. Checkpointer overhead.
+  for (const n of sizes.checkpoint) {
+    for (const checkpointer of [
+      "none",
+      "sqlite",
+      ...(postgresUrl ? ["postgres" as const] : []),
+    ] as const) {
+      const result = await measure(
+        { impl: "project", n, source: "scripted", checkpointer },
+        postgresUrl ? { POSTGRES_URL: postgresUrl } : {},
+      );
+      record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
+    }
   }
 }
 
-// 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
-for (const impl of IMPLS) {
-  const n = sizes.limited;
-  const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
-  const result = await measure({ impl, n, source: "http", baseURL: server.url });
-  record(
-    {
-      scenario: "limited",
-      impl,
-      n,
-      variant: `k=${sizes.limit}`,
-      server: await serverStats(server.url),
-    },
-    result,
-  );
-  await server.stop();
-}
-
-// 4. Tracing to a local LangSmith stand-in, against no tracing.
-for (const n of sizes.tracing) {
-  for (const impl of ["project", "baseline"] as const) {
-    record(
-      { scenario: "tracing", impl, n, variant: "off" },
-      await measure({ impl, n, source: "scripted" }),
-    );
-    const receiver = await startServer("receiver");
-    const env = {
-      LANGSMITH_TRACING: "true",
-      LANGSMITH_ENDPOINT: receiver.url,
-      LANGSMITH_API_KEY: "bench",
-    };
-    record(
-      { scenario: "tracing", impl, n, variant: "on" },
-      await measure({ impl, n, source: "scripted" }, env),
-    );
-    await receiver.stop();
-  }
-}
-
-// 5. Checkpointer overhead.
-for (const n of sizes.checkpoint) {
-  for (const checkpointer of [
-    "none",
-    "sqlite",
-    ...(postgresUrl ? ["postgres" as const] : []),
-  ] as const) {
-    const result = await measure(
-      { impl: "project", n, source: "scripted", checkpointer },
-      postgresUrl ? { POSTGRES_URL: postgresUrl } : {},
-    );
-    record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
-  }
+if (renderOnly) {
+  // Re-render the tables and chart from the last results.json, without measuring again.
+  const saved = JSON.parse(await readFile(join(outDirectory, "results.json"), "utf8")) as {
+    rows: Row[];
+  };
+  rows.push(...saved.rows.map((row) => (row.error ? { ...row, error: oneLine(row.error) } : row)));
+} else {
+  await measureAll();
 }
 
 await mkdir(outDirectory, { recursive: true });
