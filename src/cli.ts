@@ -154,6 +154,13 @@ export async function runCli(
       // An unfinished run resumes where it stopped (LangGraph re-runs only the tasks with no saved
       // result); a finished one is run again, and the orchestrator keeps its plan and written sections.
       const resuming = previous.next.length > 0;
+      if (resuming) {
+        // The plan was announced by the run that stopped; count from what it had stored.
+        const stored = previous.values as Partial<ReportOutputType>;
+        total = stored.plan?.length ?? 0;
+        // getState applies the stored results of the step that was cut short, so they count here.
+        done = stored.completedSections?.length ?? 0;
+      }
       // Printed even with --quiet: the thread id is what resumes the run after a crash.
       say(
         `${resuming ? "Resuming" : previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
@@ -282,7 +289,7 @@ function parseArguments(
     )
     .option(
       "-c, --max-concurrency <n>",
-      "most model requests in flight at once (default 10)",
+      "most sections written and model requests in flight at once (default 10)",
       positiveInteger,
     )
     .option(

@@ -51,6 +51,9 @@ describe("durable runs: a killed CLI run is finished by another process", () => 
 
   function checkResumed(result: Awaited<ReturnType<typeof killAndResume>>) {
     expect(result.second.stderr).toMatch(/Resuming kill-/);
+    // The resumed run counts on from what the killed one had finished.
+    expect(result.second.stderr).toContain(`[${result.doneBeforeKill.length + 1}/6] done: `);
+    expect(result.second.stderr).toContain("[6/6] done: ");
     expect(result.second.code).toBe(0);
     expect(server.planRequests()).toHaveLength(1);
     for (const name of result.doneBeforeKill) {
