@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
+import { cleanEnvironment } from "./process.js";
 
 /** A running LangGraph dev server (the one Studio talks to). */
 export interface DevServer {
@@ -26,11 +27,7 @@ export async function freePort(): Promise<number> {
 export async function startDevServer(env: Record<string, string>): Promise<DevServer> {
   const port = await freePort();
   const bin = resolve("node_modules/.bin/langgraphjs");
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) => !/^(OPENAI_|LANGSMITH_|LANGCHAIN_|POSTGRES_URL$|DATABASE_URL$)/.test(key),
-    ),
-  );
+  const inherited = cleanEnvironment();
   const child: ChildProcess = spawn(
     bin,
     ["dev", "--port", String(port), "--host", "127.0.0.1", "--no-browser", "--no-reload"],

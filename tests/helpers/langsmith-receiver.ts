@@ -1,5 +1,6 @@
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "./process.js";
 
 /** A run as the receiver assembled it from the creates and updates it was sent. */
 export interface ReceivedRun {
@@ -94,13 +95,4 @@ export async function startLangSmithReceiver(): Promise<LangSmithReceiver> {
         server.close(() => done());
       }),
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
 }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "./process.js";
 import { sectionNameOf } from "./scripted-chat-model.js";
 import type { PlannedSection } from "../../src/schemas/section.js";
 
@@ -230,13 +231,4 @@ function lastUserText(body: ChatCompletionBody): string {
   return (user.content as { type: string; text?: string }[])
     .map((part) => part.text ?? "")
     .join("");
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { resolve } from "node:path";
+import { cleanEnvironment } from "./process.js";
 
 export interface CliResult {
   code: number | null;
@@ -35,12 +36,7 @@ export function startCli(
   args: string[],
   options: { env?: Record<string, string>; directory: string; stdin?: string },
 ): RunningCli {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([key]) =>
-        !/^(OPENAI_|LANGSMITH_|LANGCHAIN_|POSTGRES_URL$|DATABASE_URL$|INIT_CWD$)/.test(key),
-    ),
-  );
+  const inherited = cleanEnvironment();
   const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
     cwd: process.cwd(),
     env: { ...inherited, INIT_CWD: options.directory, ...options.env },
