@@ -187,7 +187,11 @@ export async function runCli(
           const event = chunk as ProgressEvent;
           if (options.quiet || event.type !== "plan_ready") continue;
           total = event.sections.length;
-          const from = event.source === "checkpoint" ? " (kept from the earlier run)" : "";
+          const kept = event.source === "checkpoint";
+          // A re-run keeps the sections already written; progress counts on from them.
+          if (kept)
+            done = (previous.values as Partial<ReportOutputType>).completedSections?.length ?? 0;
+          const from = kept ? ` (kept from the earlier run, ${done} written)` : "";
           say(`Plan: ${total} section${total === 1 ? "" : "s"}${from}\n`);
           for (const section of event.sections) say(`  ${section.id}  ${section.name}\n`);
         }
