@@ -9,6 +9,7 @@ import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { Command as GraphCommand } from "@langchain/langgraph";
 import { askPlanReview } from "./cli-review.js";
+import { createSourcesTool } from "./tools/sources.js";
 import type { PlanReviewRequest } from "./schemas/review.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -51,6 +52,8 @@ interface CliOptions {
   thread?: string;
   db: string;
   maxConcurrency?: number;
+  maxWorkerSteps?: number;
+  sources?: string;
   review?: boolean;
   offline?: boolean;
   quiet?: boolean;
@@ -103,6 +106,13 @@ export async function runCli(
     const out = resolve(environment.workingDirectory, options.out);
     const force = options.force ?? false;
     await checkWritable(out, { force });
+    const tools = options.sources
+      ? [
+          await createSourcesTool({
+            directory: resolve(environment.workingDirectory, options.sources),
+          }),
+        ]
+      : [];
 
     const offline = usesOfflineModel({ environment, offline: options.offline });
     const store = await openCheckpointer({
@@ -133,6 +143,7 @@ export async function runCli(
         environment,
         offline: options.offline,
         checkpointer,
+        tools,
         onOfflineModel: (notice) => say(`note: ${notice}\n`),
       });
       const threadId = options.thread ?? randomUUID();
@@ -297,6 +308,15 @@ function parseArguments(
       positiveInteger,
     )
     .option(
+      "-s, --sources <dir>",
+      "let workers search the Markdown and text files in DIR, and cite them",
+    )
+    .option(
+      "--max-worker-steps <n>",
+      "most model calls per section for a worker with tools (default 3)",
+      positiveInteger,
+    )
+    .option(
       "-r, --review",
       "show the plan and ask to approve, edit or send it back with feedback before writing",
     )
@@ -336,6 +356,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.temperature !== undefined) configuration.temperature = options.temperature;
   if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
   if (options.review) configuration.reviewPlan = true;
+  if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

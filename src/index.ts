@@ -34,10 +34,12 @@ export {
   InputSectionSchema,
   PlannedSectionSchema,
   SectionSchema,
+  SourceSchema,
   type CompletedSection,
   type InputSection,
   type PlannedSection,
   type Section,
+  type Source,
 } from "./schemas/section.js";
 export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
 export {
@@ -60,5 +62,7 @@ export {
   type LocalToolDefinition,
 } from "./models/local-chat-model.js";
 export { readEnvironment, type Environment } from "./env.js";
+export { createSourcesTool } from "./tools/sources.js";
+export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
 export { InvalidInputError, OrchestratorWorkersError, PlanError, SectionError } from "./errors.js";
 export { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "./nodes/prompts.js";

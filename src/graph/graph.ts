@@ -1,4 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { StructuredToolInterface } from "@langchain/core/tools";
 import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { readEnvironment, type Environment } from "../env.js";
 import { createChatModelProvider, type ChatModelProvider } from "../models/chat-models.js";
@@ -28,6 +29,12 @@ export interface ReportGraphOptions {
   offline?: boolean;
   /** Called once when the offline model is chosen; defaults to a warning on stderr. */
   onOfflineModel?: (notice: string) => void;
+  /**
+   * LangChain tools the workers may call (`tool(...)` from @langchain/core/tools), for example
+   * `createSourcesTool`. With tools, each worker runs a tool loop of at most `maxWorkerSteps`
+   * model calls; without, one call per section.
+   */
+  tools?: StructuredToolInterface[];
 }
 
 /** Options of `buildGraph`: the graph's options plus how to compile it. */
@@ -53,7 +60,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
   })
     .addNode("orchestrator", createOrchestratorNode({ models }))
     .addNode("review_plan", reviewPlan, { ends: ["worker", "orchestrator", "synthesizer"] })
-    .addNode("worker", createWorkerNode({ models }), { input: WorkerInput })
+    .addNode("worker", createWorkerNode({ models, tools: options.tools }), { input: WorkerInput })
     .addNode("synthesizer", synthesizer)
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [

@@ -1,5 +1,6 @@
 import type { BaseChatModelParams } from "@langchain/core/language_models/chat_models";
 import { LocalChatModel, type LocalChatReply, type LocalChatRequest } from "./local-chat-model.js";
+import { sourcesIn } from "../tools/results.js";
 
 /** Name the offline model reports; the synthesizer labels reports written with it. */
 export const OFFLINE_MODEL_NAME = "offline-placeholder";
@@ -43,18 +44,62 @@ export class OfflineChatModel extends LocalChatModel {
     }
     const sectionName = blocks.get("Section name");
     if (!sectionName) return { content: `${OFFLINE_NOTICE}\n\nNo section was asked for.` };
-    return { content: placeholderSection(topic, sectionName, blocks.get("Section description")) };
+    const toolOutputs = request.messages.filter((message) => message.getType() === "tool");
+    const [firstTool] = request.tools;
+    // With tools and nothing looked up yet, look the section up first, as a real model would.
+    if (firstTool && toolOutputs.length === 0) {
+      return {
+        toolCalls: [
+          {
+            name: firstTool.name,
+            args: queryArguments(firstTool.parameters, `${sectionName} ${topic}`),
+          },
+        ],
+      };
+    }
+    const keys = toolOutputs.flatMap((message) =>
+      sourcesIn(message.text).map((source) => source.key),
+    );
+    return {
+      content: placeholderSection(
+        topic,
+        sectionName,
+        blocks.get("Section description"),
+        keys.slice(0, 2),
+      ),
+    };
   }
 }
 
-function placeholderSection(topic: string, name: string, description = ""): string {
+/** Arguments for a search-like tool: every string parameter gets the query. */
+function queryArguments(
+  parameters: Record<string, unknown>,
+  query: string,
+): Record<string, unknown> {
+  const properties = (parameters as SchemaNode).properties ?? {};
+  return Object.fromEntries(
+    Object.entries(properties)
+      .filter(([, property]) => property.type === "string")
+      .map(([key]) => [key, query]),
+  );
+}
+
+function placeholderSection(
+  topic: string,
+  name: string,
+  description = "",
+  citations: string[] = [],
+): string {
   const scope = description.trim() || `${name}, as part of ${topic}.`;
+  const cited = citations.length
+    ? ` The sources found for it are ${citations.map((key) => `[${key}]`).join(" and ")}.`
+    : "";
   return [
     `*Offline placeholder text: no model wrote this section.*`,
     "",
     `**Scope:** ${scope}`,
     "",
-    `A real model would write the "${name}" section of the report on "${topic}" here, with the facts, examples and reasoning this part of the topic needs.`,
+    `A real model would write the "${name}" section of the report on "${topic}" here, with the facts, examples and reasoning this part of the topic needs.${cited}`,
     "",
     `- What the reader should take away from "${name}".`,
     `- How "${name}" connects to the rest of the report.`,

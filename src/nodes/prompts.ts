@@ -65,3 +65,13 @@ ${options.section.description}
 Write this section's body in Markdown.
 </Task>`;
 }
+
+/** Added to the writer's system prompt when it has tools. */
+export const TOOL_USE_PROMPT = `You can call tools to find material for your section before you write it. Each passage a tool
+returns has a key. When your section uses a passage, cite it inline with its key in square
+brackets, exactly as given, for example [docs/tides.md:12-30]. Cite only passages the tools
+returned. When you have what you need, write the section; do not call tools after that.`;
+
+/** The last message of a tool-using worker that reached its step limit. */
+export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
+you use with their keys in square brackets.`;

@@ -1,6 +1,6 @@
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
-import type { CompletedSection, FailedSection } from "../schemas/section.js";
+import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
 
 /**
  * The synthesizer node, which assembles the report:
@@ -8,7 +8,9 @@ import type { CompletedSection, FailedSection } from "../schemas/section.js";
  * 2. walks the plan in order, never the arrival order or the names, writing a `## <name>` heading
  *    and the section's body, or a visible marker (with the error, when its worker failed) where a
  *    section is missing;
- * 3. puts the topic as the title, and labels a report written by the offline model.
+ * 3. puts the topic as the title, and labels a report written by the offline model;
+ * 4. numbers the sources the sections cite (`[key]` becomes `[n]`, in reading order, one number per
+ *    source across sections) and ends with a References list.
  */
 export function synthesizer(state: ReportStateType): ReportUpdate {
   return { report: assembleReport(state) };
@@ -28,16 +30,53 @@ export function assembleReport(state: {
   if (state.completedSections.some((section) => section.model === OFFLINE_MODEL_NAME)) {
     parts.push(`> **Note:** ${OFFLINE_NOTICE}`);
   }
+  // Citations: each source gets one number, in the order the report first cites it.
+  const references = new Map<string, { number: number; source: Source }>();
   for (const section of state.plan) {
     const completed = byId.get(section.id);
     parts.push(`## ${section.name}`);
     const failed = failedById.get(section.id);
+    const content =
+      completed === undefined
+        ? undefined
+        : numberCitations(completed.content, completed.sources ?? [], references);
     parts.push(
-      completed?.content ??
+      content ??
         (failed
           ? `_This section is missing: writing it failed (${failed.error})._`
           : `_This section is missing: it was not written._`),
     );
   }
+  if (references.size > 0) {
+    parts.push("## References");
+    parts.push(
+      [...references.values()]
+        .map(({ number, source }) => `${number}. ${source.title}, ${source.location}`)
+        .join("\n"),
+    );
+  }
   return `${parts.join("\n\n")}\n`;
+}
+
+/** Replaces each `[key]` of the section's sources with `[n]`, numbering sources on first use. */
+function numberCitations(
+  content: string,
+  sources: Source[],
+  references: Map<string, { number: number; source: Source }>,
+): string {
+  let result = content;
+  // Sources in the order the section first cites them, so numbers follow reading order.
+  const cited = sources
+    .map((source) => ({ source, at: content.indexOf(`[${source.key}]`) }))
+    .filter(({ at }) => at >= 0)
+    .sort((a, b) => a.at - b.at);
+  for (const { source } of cited) {
+    let reference = references.get(source.key);
+    if (!reference) {
+      reference = { number: references.size + 1, source };
+      references.set(source.key, reference);
+    }
+    result = result.split(`[${source.key}]`).join(`[${reference.number}]`);
+  }
+  return result;
 }

@@ -72,6 +72,14 @@ export const ConfigurationSchema = z.object({
     .describe(
       "Retries of a failed model request (429 honouring Retry-After, 5xx, timeouts, connection resets), with exponential backoff and jitter.",
     ),
+  maxWorkerSteps: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe(
+      "Most model calls a tool-using worker makes for its section, the last included; at the limit it writes from what it has.",
+    ),
   reviewPlan: z
     .boolean()
     .default(false)

@@ -29,12 +29,33 @@ export const InputSectionSchema = PlannedSectionSchema.extend({
     .describe("Optional id for the section; assigned from its position in the plan when omitted."),
 });
 
+/** A source a tool returned: what a report cites. */
+export const SourceSchema = z.object({
+  key: z
+    .string()
+    .describe("The source's citation key, as the writer cites it inline in square brackets."),
+  title: z.string().describe("What the source is called: a file path or an article title."),
+  location: z.string().describe("Where in the source: a line range, or the article's URL."),
+});
+
 /** What a worker contributes to the shared `completedSections` key. */
 export const CompletedSectionSchema = z.object({
   id: z.string().describe("Id of the planned section this text was written for."),
   name: z.string().describe("Name of the section, copied from the plan."),
   content: z.string().describe("The section's Markdown body, without its heading."),
   model: z.string().describe("Name of the chat model that wrote the section."),
+  sources: z
+    .array(SourceSchema)
+    .optional()
+    .describe("Sources the worker's tools returned that the section cites."),
+  steps: z
+    .number()
+    .optional()
+    .describe("Model calls the worker made for this section (tool-using workers)."),
+  hitStepLimit: z
+    .boolean()
+    .optional()
+    .describe("True when the worker reached maxWorkerSteps and had to write from what it had."),
 });
 
 /** A section whose worker failed after its model client's retries; the run goes on without it. */
@@ -49,3 +70,4 @@ export type Section = z.infer<typeof SectionSchema>;
 export type InputSection = z.infer<typeof InputSectionSchema>;
 export type CompletedSection = z.infer<typeof CompletedSectionSchema>;
 export type FailedSection = z.infer<typeof FailedSectionSchema>;
+export type Source = z.infer<typeof SourceSchema>;

@@ -12,8 +12,12 @@ export interface RecordedRequest {
   kind: "plan" | "section";
   /** The section a writing request is for. */
   sectionName?: string;
-  /** The last user message's text. */
+  /** The first user message's text: the planner's or the writer's task. */
   prompt: string;
+  /** Names of the tools offered with the request. */
+  tools: string[];
+  /** Contents of the tool results in the conversation so far. */
+  toolResults: string[];
   /** When the server received it (`Date.now()`). */
   receivedAt: number;
 }
@@ -107,7 +111,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       );
       return;
     }
-    const prompt = lastUserText(body);
+    const prompt = firstUserText(body);
     const forcedTool = forcedToolName(body);
     const kind = body.response_format?.type === "json_schema" || forcedTool ? "plan" : "section";
     const recorded: RecordedRequest = {
@@ -117,6 +121,12 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       sectionName: kind === "section" ? sectionNameOf(prompt) : undefined,
       prompt,
       receivedAt: Date.now(),
+      tools: (body.tools ?? []).map((candidate) => candidate.function.name),
+      toolResults: body.messages
+        .filter((message) => message.role === "tool")
+        .map((message) =>
+          typeof message.content === "string" ? message.content : JSON.stringify(message.content),
+        ),
     };
     requests.push(recorded);
 
@@ -199,7 +209,21 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       return forcedTool ? { toolCall: { name: forcedTool, arguments: text } } : { content: text };
     }
     const name = request.sectionName ?? "(unknown)";
-    return { content: `Text of section "${name}".\n\nMore about ${name}.` };
+    // With tools: search first (for the section's name), then write citing every key returned.
+    if (request.tools.length > 0 && request.toolResults.length === 0) {
+      return { toolCall: { name: request.tools[0]!, arguments: JSON.stringify({ query: name }) } };
+    }
+    const keys = request.toolResults.flatMap((result) => {
+      try {
+        return ((JSON.parse(result) as { results?: { key: string }[] }).results ?? []).map(
+          (item) => item.key,
+        );
+      } catch {
+        return [];
+      }
+    });
+    const citations = keys.length ? ` ${keys.map((key) => `[${key}]`).join(" ")}` : "";
+    return { content: `Text of section "${name}".${citations}\n\nMore about ${name}.` };
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -224,8 +248,8 @@ function forcedToolName(body: ChatCompletionBody): string | undefined {
   return choice?.type === "function" ? choice.function?.name : undefined;
 }
 
-function lastUserText(body: ChatCompletionBody): string {
-  const user = [...body.messages].reverse().find((message) => message.role === "user");
+function firstUserText(body: ChatCompletionBody): string {
+  const user = body.messages.find((message) => message.role === "user");
   if (!user) return "";
   if (typeof user.content === "string") return user.content;
   return (user.content as { type: string; text?: string }[])

@@ -9,10 +9,14 @@ import type { PlannedSection } from "../../src/schemas/section.js";
 export interface RecordedCall {
   /** Text of every message, in order (system first). */
   messages: string[];
-  /** The last user message's text. */
+  /** The first user message's text: the planner's or the writer's task. */
   prompt: string;
   /** Tool the caller forced (structured output), if any. */
   toolChoice?: string;
+  /** Names of the tools bound to the call. */
+  tools: string[];
+  /** Text of the tool results in the conversation so far. */
+  toolResults: string[];
 }
 
 export interface ScriptedChatModelOptions {
@@ -22,6 +26,8 @@ export interface ScriptedChatModelOptions {
   planAnswer?: unknown;
   /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
   write?: (sectionName: string, prompt: string) => string;
+  /** Answer a writing call differently (tool calls, say); undefined falls back to `write`. */
+  act?: (call: RecordedCall) => LocalChatReply | undefined;
   /** Sections whose writing fails with an error (after the client's retries, as far as the graph sees). */
   failSections?: string[];
   /** Milliseconds to wait before answering, per call (to make workers finish out of order). */
@@ -54,8 +60,12 @@ export class ScriptedChatModel extends LocalChatModel {
     const messages = request.messages.map((message) => message.text);
     const call: RecordedCall = {
       messages,
-      prompt: messages[messages.length - 1] ?? "",
+      prompt: request.messages.find((message) => message.getType() === "human")?.text ?? "",
       toolChoice: request.toolChoice,
+      tools: request.tools.map((tool) => tool.name),
+      toolResults: request.messages
+        .filter((message) => message.getType() === "tool")
+        .map((message) => message.text),
     };
     this.calls.push(call);
     const delay = this.options.delayMs?.(call) ?? 0;
@@ -70,6 +80,8 @@ export class ScriptedChatModel extends LocalChatModel {
       const args = this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };
       return { toolCalls: [{ name: request.toolChoice, args: args as Record<string, unknown> }] };
     }
+    const acted = this.options.act?.(call);
+    if (acted) return acted;
     const name = sectionNameOf(call.prompt) ?? "(none)";
     if (this.options.failSections?.includes(name)) throw new Error(`Scripted failure for ${name}`);
     return { content: this.options.write?.(name, call.prompt) ?? `Body of ${name}.` };

@@ -1,4 +1,8 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ChatOpenAI } from "@langchain/openai";
+import { createSourcesTool } from "../../src/tools/sources.js";
 import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { InvalidInputError } from "../../src/errors.js";
@@ -146,6 +150,39 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(result.failedSections).toHaveLength(1);
     expect(result.failedSections[0]!.error).toMatch(/upstream exploded/);
     expect(headings(result.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+  });
+
+  test("tool-using workers: one search and one writing request per section, citations match what the tool returned", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "sources-"));
+    await writeFile(join(directory, "part-1.md"), "# Part 1\n\nFacts about Part 1.\n");
+    await writeFile(join(directory, "part-2.md"), "# Part 2\n\nFacts about Part 2.\n");
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const graph = buildGraph({
+      environment: { openaiApiKey: API_KEY, openaiBaseUrl: server.baseURL, workingDirectory: "." },
+      tools: [await createSourcesTool({ directory })],
+    });
+    const result = await graph.invoke({ topic: "Tides" });
+
+    for (const name of ["Part 1", "Part 2"]) {
+      const requests = server.sectionRequests().filter((request) => request.sectionName === name);
+      expect(requests).toHaveLength(2);
+      expect(requests[0]!.tools).toEqual(["search_sources"]);
+      expect(requests[1]!.toolResults).toHaveLength(1);
+    }
+    const cited = result.completedSections
+      .flatMap((section) => section.sources ?? [])
+      .map((source) => source.key);
+    const returned = server
+      .sectionRequests()
+      .flatMap((request) => request.toolResults)
+      .flatMap((text) =>
+        (JSON.parse(text) as { results: { key: string }[] }).results.map((item) => item.key),
+      );
+    expect(new Set(cited)).toEqual(new Set(returned));
+    const references = result.report.split("## References\n\n")[1]!.trim().split("\n");
+    expect(references.map((line) => line.replace(/^\d+\. /, "")).sort()).toEqual(
+      [...new Set(returned)].map((key) => key.replace(/:(\d+-\d+)$/, ", lines $1")).sort(),
+    );
   });
 
   test("a user-supplied ChatOpenAI instance is used as given", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
@@ -209,6 +209,32 @@ describe("CLI", () => {
     expect(server.sectionRequests()).toHaveLength(2);
   });
 
+  test("--sources, offline: the report's sections cite passages from files in that folder", async () => {
+    const docs = join(directory, "docs");
+    await mkdir(docs);
+    await writeFile(join(docs, "tides.md"), "# Tides\n\nThe Moon's pull makes the tides.\n");
+    const out = join(directory, "r.md");
+    const result = await runCli(["How tides work", "--sources", "docs", "--out", out], {
+      directory,
+    });
+    expect(result.code).toBe(0);
+    const report = await readFile(out, "utf8");
+    expect(report).toMatch(/\[1\]/);
+    expect(report).toMatch(/## References\n\n1\. tides\.md, lines 1-3\n/);
+  });
+
+  test("--sources with a directory that holds no text files exits 2 before any request", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    await mkdir(join(directory, "empty"));
+    const result = await runCli(["Tides", "--sources", "empty", "--out", join(directory, "r.md")], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/holds no Markdown or text files/);
+    expect(server.requests).toHaveLength(0);
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
@@ -222,6 +248,8 @@ describe("CLI", () => {
       "--thread",
       "--review",
       "--max-concurrency",
+      "--sources",
+      "--max-worker-steps",
     ]) {
       expect(result.stdout).toContain(option);
     }

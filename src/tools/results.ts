@@ -1,0 +1,47 @@
+import type { Source } from "../schemas/section.js";
+
+/** Most characters of one tool result the model sees: tool output is untrusted and bounded. */
+export const MAX_TOOL_OUTPUT_CHARACTERS = 6000;
+
+/** One passage a tool returns; `key` is what the writer cites in square brackets. */
+export interface ToolResult extends Source {
+  text: string;
+}
+
+/**
+ * Reads the sources out of a tool's output. Tools of this package return
+ * `{ results: [{ key, title, location, text }] }` as JSON; other tools' output yields none.
+ */
+export function sourcesIn(output: string): Source[] {
+  try {
+    const parsed = JSON.parse(output) as { results?: unknown };
+    if (!Array.isArray(parsed.results)) return [];
+    return parsed.results.flatMap((result: Partial<ToolResult>) =>
+      typeof result.key === "string" && typeof result.title === "string"
+        ? [{ key: result.key, title: result.title, location: String(result.location ?? "") }]
+        : [],
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Most characters of one passage's text in a tool result. */
+const MAX_PASSAGE_CHARACTERS = 1500;
+
+/**
+ * A tool's output for the model: JSON `{ query, results }`, each passage's text cut to a bound and
+ * passages dropped from the end until the whole stays under `MAX_TOOL_OUTPUT_CHARACTERS`.
+ */
+export function formatResults(query: string, results: ToolResult[]): string {
+  let kept = results.map((result) => ({
+    ...result,
+    text: result.text.slice(0, MAX_PASSAGE_CHARACTERS),
+  }));
+  let output = JSON.stringify({ query, results: kept });
+  while (output.length > MAX_TOOL_OUTPUT_CHARACTERS && kept.length > 0) {
+    kept = kept.slice(0, -1);
+    output = JSON.stringify({ query, results: kept });
+  }
+  return output;
+}
