@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { Command as GraphCommand } from "@langchain/langgraph";
 import { askPlanReview } from "./cli-review.js";
 import { createSourcesTool } from "./tools/sources.js";
+import { createWikipediaTool } from "./tools/wikipedia.js";
 import type { PlanReviewRequest } from "./schemas/review.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -54,6 +55,9 @@ interface CliOptions {
   maxConcurrency?: number;
   maxWorkerSteps?: number;
   sources?: string;
+  wikipedia?: boolean;
+  wikipediaUrl?: string;
+  roles?: string;
   review?: boolean;
   offline?: boolean;
   quiet?: boolean;
@@ -102,17 +106,37 @@ export async function runCli(
       : undefined;
     const input = validateInput({ topic: words.join(" "), sections });
     const configurable = configurationFrom(options);
+    if (options.roles) {
+      configurable.roles = (await readJsonArray(
+        resolve(environment.workingDirectory, options.roles),
+        {
+          field: "roles",
+          expected: 'a JSON array of { "name": "...", "background": "..." }',
+        },
+      )) as ConfigurationInput["roles"];
+    }
     const configuration = resolveConfiguration({ configurable });
     const out = resolve(environment.workingDirectory, options.out);
     const force = options.force ?? false;
     await checkWritable(out, { force });
-    const tools = options.sources
-      ? [
-          await createSourcesTool({
-            directory: resolve(environment.workingDirectory, options.sources),
-          }),
-        ]
-      : [];
+    if (options.wikipediaUrl && !/^https?:\/\/[^/]+/.test(options.wikipediaUrl)) {
+      throw new InvalidInputError({
+        field: "wikipedia-url",
+        message: `--wikipedia-url ${options.wikipediaUrl} is not an http(s) URL: give the site's address, e.g. https://en.wikipedia.org.`,
+      });
+    }
+    const tools = [
+      ...(options.sources
+        ? [
+            await createSourcesTool({
+              directory: resolve(environment.workingDirectory, options.sources),
+            }),
+          ]
+        : []),
+      ...(options.wikipedia || options.wikipediaUrl
+        ? [createWikipediaTool({ baseUrl: options.wikipediaUrl })]
+        : []),
+    ];
 
     const offline = usesOfflineModel({ environment, offline: options.offline });
     const store = await openCheckpointer({
@@ -311,6 +335,15 @@ function parseArguments(
       "-s, --sources <dir>",
       "let workers search the Markdown and text files in DIR, and cite them",
     )
+    .option("--wikipedia", "let workers search Wikipedia, and cite the articles")
+    .option(
+      "--wikipedia-url <url>",
+      "MediaWiki site for --wikipedia (default https://en.wikipedia.org)",
+    )
+    .option(
+      "--roles <file>",
+      'roster of specialist roles: a JSON array of { "name": "...", "background": "..." }',
+    )
     .option(
       "--max-worker-steps <n>",
       "most model calls per section for a worker with tools (default 3)",
@@ -365,13 +398,26 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
 }
 
 async function readPlan(path: string): Promise<InputSection[]> {
+  return (await readJsonArray(path, {
+    field: "plan",
+    expected: 'a JSON array of { "name", "description" }',
+    key: "sections",
+  })) as InputSection[];
+}
+
+/** Reads a JSON array from a file given on the command line (or `{ [key]: [...] }`). */
+async function readJsonArray(
+  path: string,
+  options: { field: string; expected: string; key?: string },
+): Promise<unknown[]> {
+  const flag = `--${options.field}`;
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch {
     throw new InvalidInputError({
-      field: "plan",
-      message: `Cannot read the plan file ${path}: check the --plan path.`,
+      field: options.field,
+      message: `Cannot read the ${options.field} file ${path}: check the ${flag} path.`,
     });
   }
   let value: unknown;
@@ -379,18 +425,22 @@ async function readPlan(path: string): Promise<InputSection[]> {
     value = JSON.parse(text);
   } catch {
     throw new InvalidInputError({
-      field: "plan",
-      message: `${path} is not valid JSON: give a JSON array of { "name", "description" }.`,
+      field: options.field,
+      message: `${path} is not valid JSON: give ${options.expected}.`,
     });
   }
-  const sections = Array.isArray(value) ? value : (value as { sections?: unknown })?.sections;
-  if (!Array.isArray(sections)) {
+  const list = Array.isArray(value)
+    ? value
+    : options.key
+      ? (value as Record<string, unknown> | null)?.[options.key]
+      : undefined;
+  if (!Array.isArray(list)) {
     throw new InvalidInputError({
-      field: "plan",
-      message: `${path} holds no list of sections: give a JSON array of { "name", "description" }.`,
+      field: options.field,
+      message: `${path} holds no list: give ${options.expected}.`,
     });
   }
-  return sections as InputSection[];
+  return list as unknown[];
 }
 
 function positiveInteger(value: string): number {

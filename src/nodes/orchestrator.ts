@@ -1,13 +1,13 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { PlanError } from "../errors.js";
+import { InvalidInputError, PlanError } from "../errors.js";
 import { resolveConfiguration } from "../graph/configuration.js";
 import { emitProgress } from "../graph/events.js";
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
-import type { Configuration } from "../schemas/configuration.js";
+import { DEFAULT_ROLES, type Configuration } from "../schemas/configuration.js";
 import { validateInput, withIds } from "../schemas/input.js";
-import { PlanSchema } from "../schemas/plan.js";
+import { planSchemaFor } from "../schemas/plan.js";
 import type { Section } from "../schemas/section.js";
 import { plannerUserPrompt } from "./prompts.js";
 
@@ -55,6 +55,7 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       plan = await planSections(dependencies.models, configuration, input.topic, warnings, review);
       announce(config, plan, "planner");
     }
+    plan = assignRoles(plan, configuration);
     // A new plan: sections written for an earlier plan on this thread no longer apply.
     return {
       topic: input.topic,
@@ -80,18 +81,27 @@ async function planSections(
 ): Promise<Section[]> {
   // Unusable answers are re-asked here, and only here: the default clients do not retry them
   // (see `retryTransportFailuresOnly`), so attempts never multiply.
-  const planner = models({ role: "planner", configuration }).withStructuredOutput(PlanSchema, {
+  const roleNames = configuration.roles.map((role) => role.name);
+  const schema = planSchemaFor(roleNames);
+  const planner = models({ role: "planner", configuration }).withStructuredOutput(schema, {
     name: "plan",
   });
   const messages = [
     new SystemMessage(configuration.plannerPrompt),
-    new HumanMessage(plannerUserPrompt({ topic, maxSections: configuration.maxSections, review })),
+    new HumanMessage(
+      plannerUserPrompt({
+        topic,
+        maxSections: configuration.maxSections,
+        review,
+        roles: roleNames.length > 1 ? configuration.roles : undefined,
+      }),
+    ),
   ];
   let lastError: PlanError | undefined;
   for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
     try {
       const call = () => planner.invoke(messages, { tags: ["planner"], metadata: { attempt } });
-      return checkPlan(await askPlanner(call), configuration, warnings);
+      return checkPlan(await askPlanner(call), configuration, warnings, schema);
     } catch (error) {
       if (!PlanError.isInstance(error)) throw error;
       lastError = error;
@@ -119,8 +129,13 @@ async function askPlanner(call: () => Promise<unknown>): Promise<unknown> {
 }
 
 /** Validates the answer against the plan schema, cuts it to `maxSections` and gives it ids. */
-function checkPlan(answer: unknown, configuration: Configuration, warnings: string[]): Section[] {
-  const result = PlanSchema.safeParse(answer);
+function checkPlan(
+  answer: unknown,
+  configuration: Configuration,
+  warnings: string[],
+  schema: ReturnType<typeof planSchemaFor>,
+): Section[] {
+  const result = schema.safeParse(answer);
   if (!result.success) {
     const issue = result.error.issues[0];
     throw new PlanError({
@@ -183,4 +198,24 @@ function isOutputParsingError(error: unknown): boolean {
       ["OutputParserException", "LengthFinishReasonError"].includes(error.name) ||
       (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
   );
+}
+
+/**
+ * Gives each section its writer's role. With the default roster nothing changes (no role). With a
+ * configured roster, a section keeps the role it names (which must be on the roster) and a section
+ * without one gets the roster's first role.
+ */
+function assignRoles(plan: Section[], configuration: Configuration): Section[] {
+  const names = configuration.roles.map((role) => role.name);
+  const isDefault = JSON.stringify(configuration.roles) === JSON.stringify(DEFAULT_ROLES);
+  return plan.map((section) => {
+    if (section.role !== undefined && !names.includes(section.role)) {
+      throw new InvalidInputError({
+        field: "sections",
+        message: `Section "${section.name}" names the role "${section.role}", which is not on the roster (${names.join(", ")}).`,
+      });
+    }
+    if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
+    return { ...section, role: section.role ?? names[0] };
+  });
 }

@@ -22,7 +22,16 @@ export function plannerUserPrompt(options: {
   topic: string;
   maxSections: number;
   review?: { previousPlan: { name: string; description: string }[]; feedback: string };
+  /** The roster, when the planner assigns roles (more than one role). */
+  roles?: { name: string; background: string }[];
 }): string {
+  const roles = options.roles
+    ? `
+
+<Roles>
+${options.roles.map((role) => `- ${role.name}: ${role.background}`).join("\n")}
+</Roles>`
+    : "";
   const review = options.review
     ? `
 
@@ -36,11 +45,11 @@ ${options.review.feedback}
     : "";
   return `<Report topic>
 ${options.topic}
-</Report topic>${review}
+</Report topic>${roles}${review}
 
 <Task>
 Plan the sections of a report on the topic above. Use at most ${options.maxSections} sections,
-and no more than the topic needs.${options.review ? " Revise the previous plan as the reviewer asks." : ""}
+and no more than the topic needs.${options.roles ? " Give each section the role best suited to write it." : ""}${options.review ? " Revise the previous plan as the reviewer asks." : ""}
 </Task>`;
 }
 
@@ -64,6 +73,13 @@ ${options.section.description}
 <Task>
 Write this section's body in Markdown.
 </Task>`;
+}
+
+/** Added to the writer's system prompt when its section has a specialist role. */
+export function rolePrompt(role: { name: string; background: string }): string {
+  return `<Your role>
+You write as the team's ${role.name}. ${role.background}
+</Your role>`;
 }
 
 /** Added to the writer's system prompt when it has tools. */

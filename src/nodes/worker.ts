@@ -15,7 +15,7 @@ import { emitProgress } from "../graph/events.js";
 import type { ReportUpdate, WorkerInputType } from "../graph/state.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
 import type { Configuration } from "../schemas/configuration.js";
-import { FINAL_STEP_PROMPT, TOOL_USE_PROMPT, writerUserPrompt } from "./prompts.js";
+import { FINAL_STEP_PROMPT, TOOL_USE_PROMPT, rolePrompt, writerUserPrompt } from "./prompts.js";
 import { annotateNodeRun } from "../graph/tracing.js";
 
 /**
@@ -66,18 +66,29 @@ async function writeSection(
   config: LangGraphRunnableConfig,
 ): Promise<ReportUpdate> {
   const writer = dependencies.models({ role: "writer", configuration });
-  const sectionMetadata = { section_id: section.id, section_name: section.name };
+  const sectionMetadata = {
+    section_id: section.id,
+    section_name: section.name,
+    ...(section.role ? { role: section.role } : {}),
+  };
+  const role = configuration.roles.find((candidate) => candidate.name === section.role);
   annotateNodeRun(config, { metadata: sectionMetadata, tags: [`section:${section.id}`] });
-  emitProgress(config, { type: "section_started", id: section.id, name: section.name });
+  emitProgress(config, {
+    type: "section_started",
+    id: section.id,
+    name: section.name,
+    ...(section.role ? { role: section.role } : {}),
+  });
   // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
   const callOptions = { metadata: sectionMetadata, tags: ["writer", `section:${section.id}`] };
   const tools = dependencies.tools ?? [];
+  const systemPrompt = [
+    configuration.writerPrompt,
+    ...(role ? [rolePrompt(role)] : []),
+    ...(tools.length ? [TOOL_USE_PROMPT] : []),
+  ].join("\n\n");
   const messages: BaseMessage[] = [
-    new SystemMessage(
-      tools.length
-        ? `${configuration.writerPrompt}\n\n${TOOL_USE_PROMPT}`
-        : configuration.writerPrompt,
-    ),
+    new SystemMessage(systemPrompt),
     new HumanMessage(writerUserPrompt({ topic, section })),
   ];
   const written = tools.length

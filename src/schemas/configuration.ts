@@ -4,6 +4,24 @@ import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../nodes/prompts.js
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
 export const DEFAULT_MAX_CONCURRENCY = 10;
 
+/** A specialist a section can be assigned to: a name and the background its writer gets. */
+export const RoleSchema = z.object({
+  name: z.string().trim().min(1).describe("The role's name, as the planner assigns it."),
+  background: z
+    .string()
+    .trim()
+    .min(1)
+    .describe("What the role knows and how it writes; added to its writer's system prompt."),
+});
+
+/** The default roster: one generalist, so runs without a roster are unchanged. */
+export const DEFAULT_ROLES = [
+  {
+    name: "generalist",
+    background: "A careful generalist writer who explains clearly and precisely.",
+  },
+];
+
 /** Default chat model for both planner and writer when none is configured. */
 export const DEFAULT_MODEL = "gpt-4.1-mini";
 
@@ -71,6 +89,16 @@ export const ConfigurationSchema = z.object({
     .default(3)
     .describe(
       "Retries of a failed model request (429 honouring Retry-After, 5xx, timeouts, connection resets), with exponential backoff and jitter.",
+    ),
+  roles: z
+    .array(RoleSchema)
+    .min(1)
+    .refine((roles) => new Set(roles.map((role) => role.name)).size === roles.length, {
+      message: "role names must be unique",
+    })
+    .default(DEFAULT_ROLES)
+    .describe(
+      "Roster of worker roles. With more than one, the planner assigns each section a role and its writer gets that role's background.",
     ),
   maxWorkerSteps: z
     .number()

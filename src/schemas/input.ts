@@ -68,6 +68,13 @@ export function withIds(sections: InputSection[], field: string): Section[] {
       });
     }
     seen.add(id);
-    return { id, name: section.name.trim(), description: section.description.trim() };
+    const role =
+      typeof section.role === "string" && section.role.trim() ? section.role.trim() : undefined;
+    return {
+      id,
+      name: section.name.trim(),
+      description: section.description.trim(),
+      ...(role ? { role } : {}),
+    };
   });
 }

@@ -18,6 +18,10 @@ export const SectionSchema = PlannedSectionSchema.extend({
     .describe(
       "Stable id of the section within its plan (two sections may share a name, never an id).",
     ),
+  role: z
+    .string()
+    .optional()
+    .describe("The specialist role that writes the section, from the configured roster."),
 });
 
 /** A section given in the input as a ready-made plan; the id is assigned when it is missing. */
@@ -27,6 +31,10 @@ export const InputSectionSchema = PlannedSectionSchema.extend({
     .min(1)
     .optional()
     .describe("Optional id for the section; assigned from its position in the plan when omitted."),
+  role: z
+    .string()
+    .optional()
+    .describe("Optional specialist role for the section, one of the roster's names."),
 });
 
 /** A source a tool returned: what a report cites. */

@@ -185,6 +185,31 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     );
   });
 
+  test("roles: the plan's JSON schema limits roles to the roster, and each writer request carries its role's background", async () => {
+    const roster = [
+      { name: "quantum specialist", background: "Knows quantum mechanics in depth." },
+      { name: "relativity specialist", background: "Knows special and general relativity." },
+    ];
+    server = await startOpenAIServer({
+      plan: [
+        { name: "Entanglement", description: "Spooky.", role: "quantum specialist" },
+        { name: "Time dilation", description: "Clocks.", role: "relativity specialist" },
+      ] as never,
+    });
+    await graphFor(server).invoke({ topic: "Physics" }, { configurable: { roles: roster } });
+    const schema = JSON.stringify(server.planRequests()[0]!.body.response_format);
+    expect(schema).toContain('"enum":["quantum specialist","relativity specialist"]');
+    for (const [name, role] of [
+      ["Entanglement", "quantum specialist"],
+      ["Time dilation", "relativity specialist"],
+    ] as const) {
+      const request = server.sectionRequests().find((candidate) => candidate.sectionName === name)!;
+      expect(String(request.body.messages[0]!.content)).toContain(
+        `You write as the team's ${role}.`,
+      );
+    }
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({

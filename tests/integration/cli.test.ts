@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
 import { defaultPlan } from "../helpers/scripted-chat-model.js";
 import { runCli } from "../helpers/run-cli.js";
+import { startWikipediaServer } from "../helpers/wikipedia-server.js";
 
 const API_KEY = "sk-cli-test-SECRET-42";
 
@@ -235,6 +236,34 @@ describe("CLI", () => {
     expect(server.requests).toHaveLength(0);
   });
 
+  test("--wikipedia-url: sections cite articles from the (local) wiki, with title and URL", async () => {
+    const wiki = await startWikipediaServer({
+      pages: [{ title: "Tide", extract: "Tides are the rise and fall of sea levels." }],
+    });
+    try {
+      const out = join(directory, "r.md");
+      const result = await runCli(["Tides", "--wikipedia-url", wiki.baseUrl, "--out", out], {
+        directory,
+      });
+      expect(result.code).toBe(0);
+      const report = await readFile(out, "utf8");
+      expect(report).toContain(`## References\n\n1. Tide, ${wiki.baseUrl}/wiki/Tide\n`);
+      expect(wiki.queries.length).toBeGreaterThan(0);
+    } finally {
+      await wiki.close();
+    }
+  });
+
+  test("--roles with a malformed roster exits 2 with the field to fix", async () => {
+    await writeFile(join(directory, "roles.json"), JSON.stringify([{ name: "physicist" }]));
+    const result = await runCli(
+      ["Tides", "--roles", "roles.json", "--out", join(directory, "r.md")],
+      { directory },
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/roles\.0\.background/);
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
@@ -250,6 +279,8 @@ describe("CLI", () => {
       "--max-concurrency",
       "--sources",
       "--max-worker-steps",
+      "--wikipedia",
+      "--roles",
     ]) {
       expect(result.stdout).toContain(option);
     }

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { ConfigurationSchema } from "../../src/schemas/configuration.js";
+import { ConfigurationSchema, DEFAULT_ROLES } from "../../src/schemas/configuration.js";
 import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
 
 describe("README", () => {
@@ -10,10 +10,13 @@ describe("README", () => {
       [PLANNER_SYSTEM_PROMPT, "PLANNER_SYSTEM_PROMPT"],
       [WRITER_SYSTEM_PROMPT, "WRITER_SYSTEM_PROMPT"],
     ]);
+    const shownAs = (value: unknown) =>
+      prompts.get(value) ??
+      (JSON.stringify(value) === JSON.stringify(DEFAULT_ROLES) ? "DEFAULT_ROLES" : String(value));
     for (const [field, value] of Object.entries(defaults)) {
       const row = new RegExp(`^\\| \`${field}\` +\\| ([^|]+)\\|`, "m").exec(readme);
       expect([field, row ? "listed" : "missing"]).toEqual([field, "listed"]);
-      const shown = prompts.get(value) ?? String(value);
+      const shown = shownAs(value);
       expect([field, row![1]!.includes(`\`${shown}\``)]).toEqual([field, true]);
     }
   });
