@@ -185,6 +185,30 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     );
   });
 
+  test("the step limit holds with the real client: a model that always wants more tool calls makes maxWorkerSteps requests, the last without tools", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "sources-"));
+    await writeFile(join(directory, "notes.md"), "# Notes\n\nPart 1 and Part 2 facts.\n");
+    server = await startOpenAIServer({
+      plan: defaultPlan(2),
+      respond: (request) =>
+        request.kind === "section" && request.tools.length > 0
+          ? { toolCall: { name: "search_sources", arguments: JSON.stringify({ query: "more" }) } }
+          : undefined,
+    });
+    const graph = buildGraph({
+      environment: { openaiApiKey: API_KEY, openaiBaseUrl: server.baseURL, workingDirectory: "." },
+      tools: [await createSourcesTool({ directory })],
+    });
+    const result = await graph.invoke({ topic: "Tides" }, { configurable: { maxWorkerSteps: 3 } });
+    for (const name of ["Part 1", "Part 2"]) {
+      const requests = server.sectionRequests().filter((request) => request.sectionName === name);
+      expect(requests.map((request) => request.tools.length > 0)).toEqual([true, true, false]);
+    }
+    expect(
+      result.completedSections.every((section) => section.hitStepLimit && section.steps === 3),
+    ).toBe(true);
+  });
+
   test("roles: the plan's JSON schema limits roles to the roster, and each writer request carries its role's background", async () => {
     const roster = [
       { name: "quantum specialist", background: "Knows quantum mechanics in depth." },
