@@ -10,6 +10,7 @@ import { createInterface } from "node:readline";
 import { Command as GraphCommand } from "@langchain/langgraph";
 import { askPlanReview } from "./cli-review.js";
 import { createSourcesTool } from "./tools/sources.js";
+import { usageFooter } from "./nodes/synthesizer.js";
 import { createWikipediaTool } from "./tools/wikipedia.js";
 import type { PlanReviewRequest } from "./schemas/review.js";
 import { resolve } from "node:path";
@@ -257,6 +258,7 @@ export async function runCli(
 
       const final = (await graph.getState(config)).values as ReportOutputType;
       for (const warning of final.warnings ?? []) say(`warning: ${warning}\n`);
+      if (final.usage) say(`${usageFooter(final.usage).replace(/^_|_$/g, "")}\n`);
       if (!final.report) throw new Error("The run ended without a report.");
       await writeFileAtomically(out, final.report, { force });
       io.stdout(`${out}\n`);

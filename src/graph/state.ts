@@ -6,6 +6,7 @@ import {
   InputSectionSchema,
   SectionSchema,
 } from "../schemas/section.js";
+import { ModelUsageSchema, UsageLedgerSchema } from "../schemas/usage.js";
 
 // Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
 // state, input, output *and* configuration schemas from zod graphs, but skips the configuration
@@ -30,6 +31,13 @@ const planTopic = z
     "The topic the current plan was made for; a run on the same thread and topic keeps the plan and its finished sections.",
   )
   .register(registry, { default: () => "" });
+
+const plannerUsage = ModelUsageSchema.describe(
+  "Tokens of the planner's calls for the current plan, revisions included.",
+).register(registry, { default: () => ({ model: "", input: 0, output: 0, total: 0 }) });
+const usage = UsageLedgerSchema.optional().describe(
+  "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
+);
 
 const planApproved = z
   .boolean()
@@ -88,6 +96,8 @@ export const ReportState = z.object({
   planApproved,
   planFeedback,
   planRevisions,
+  plannerUsage,
+  usage,
   completedSections,
   failedSections,
   warnings,
@@ -104,6 +114,7 @@ export const ReportOutput = z.object({
   completedSections,
   failedSections,
   warnings,
+  usage,
 });
 
 /** What each worker receives through its `Send`: the topic and its own section, nothing more. */

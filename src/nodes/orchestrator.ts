@@ -8,6 +8,10 @@ import type { ChatModelProvider } from "../models/chat-models.js";
 import { DEFAULT_ROLES, type Configuration } from "../schemas/configuration.js";
 import { validateInput, withIds } from "../schemas/input.js";
 import { planSchemaFor } from "../schemas/plan.js";
+import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import { NO_USAGE, addUsage, usageOf, type ModelUsage } from "../schemas/usage.js";
+import { chatModelName } from "../models/chat-models.js";
+import type { AIMessage } from "@langchain/core/messages";
 import type { Section } from "../schemas/section.js";
 import { plannerUserPrompt } from "./prompts.js";
 
@@ -46,13 +50,25 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
     }
 
     let plan: Section[];
+    let plannerUsage: ModelUsage = { model: "", ...NO_USAGE };
     const warnings: string[] = [];
     if (input.sections) {
       plan = input.sections;
       announce(config, plan, "input");
     } else {
       const review = feedback ? { previousPlan: state.plan, feedback } : undefined;
-      plan = await planSections(dependencies.models, configuration, input.topic, warnings, review);
+      const planned = await planSections(
+        dependencies.models,
+        configuration,
+        input.topic,
+        warnings,
+        review,
+      );
+      plan = planned.plan;
+      // A revision adds to the planner's bill; a plan made afresh starts a new one.
+      plannerUsage = feedback
+        ? { ...planned.usage, ...addUsage(state.plannerUsage, planned.usage) }
+        : planned.usage;
       announce(config, plan, "planner");
     }
     plan = assignRoles(plan, configuration);
@@ -62,6 +78,7 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       planTopic: input.topic,
       plan,
       planApproved: !configuration.reviewPlan,
+      plannerUsage,
       planFeedback: "",
       // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.
       planRevisions: feedback ? state.planRevisions : 0,
@@ -78,14 +95,19 @@ async function planSections(
   topic: string,
   warnings: string[],
   review?: { previousPlan: Section[]; feedback: string },
-): Promise<Section[]> {
+): Promise<{ plan: Section[]; usage: ModelUsage }> {
   // Unusable answers are re-asked here, and only here: the default clients do not retry them
   // (see `retryTransportFailuresOnly`), so attempts never multiply.
   const roleNames = configuration.roles.map((role) => role.name);
   const schema = planSchemaFor(roleNames);
-  const planner = models({ role: "planner", configuration }).withStructuredOutput(schema, {
-    name: "plan",
-  });
+  const model = models({ role: "planner", configuration });
+  // The plan's JSON schema (strict-compatible: every field required, no extra properties) rather
+  // than the zod object: the OpenAI SDK then leaves parsing to LangChain's output parser, so with
+  // includeRaw an unusable answer still comes back with its token usage for the ledger. The zod
+  // schema validates the answer below, in `checkPlan`.
+  const { $schema: _dialect, ...jsonSchema } = toJsonSchema(schema) as Record<string, unknown>;
+  const planner = model.withStructuredOutput(jsonSchema, { name: "plan", includeRaw: true });
+  let usage: ModelUsage = { model: chatModelName(model), ...NO_USAGE };
   const messages = [
     new SystemMessage(configuration.plannerPrompt),
     new HumanMessage(
@@ -100,8 +122,17 @@ async function planSections(
   let lastError: PlanError | undefined;
   for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
     try {
-      const call = () => planner.invoke(messages, { tags: ["planner"], metadata: { attempt } });
-      return checkPlan(await askPlanner(call), configuration, warnings, schema);
+      const answer = await askPlanner(() =>
+        planner.invoke(messages, { tags: ["planner"], metadata: { attempt } }),
+      );
+      usage = { ...usage, ...addUsage(usage, usageOf(answer.raw as AIMessage | undefined)) };
+      if (answer.parsed === null || answer.parsed === undefined) {
+        throw new PlanError({
+          message: "the planner's answer is not a valid plan (it could not be parsed)",
+          plan: (answer.raw as AIMessage | undefined)?.content,
+        });
+      }
+      return { plan: checkPlan(answer.parsed, configuration, warnings, schema), usage };
     } catch (error) {
       if (!PlanError.isInstance(error)) throw error;
       lastError = error;
@@ -115,7 +146,9 @@ async function planSections(
 }
 
 /** Calls the planner; an answer that cannot be parsed becomes a `PlanError`, other errors pass. */
-async function askPlanner(call: () => Promise<unknown>): Promise<unknown> {
+async function askPlanner(
+  call: () => Promise<{ raw: unknown; parsed: unknown }>,
+): Promise<{ raw: unknown; parsed: unknown }> {
   try {
     return await call();
   } catch (error) {

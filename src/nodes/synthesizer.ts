@@ -1,4 +1,8 @@
+import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { resolveConfiguration } from "../graph/configuration.js";
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
+import { annotateNodeRun } from "../graph/tracing.js";
+import { NO_USAGE, addUsage, costOf, type ModelPrice, type UsageLedger } from "../schemas/usage.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
 
@@ -10,10 +14,64 @@ import type { CompletedSection, FailedSection, Source } from "../schemas/section
  *    section is missing;
  * 3. puts the topic as the title, and labels a report written by the offline model;
  * 4. numbers the sources the sections cite (`[key]` becomes `[n]`, in reading order, one number per
- *    source across sections) and ends with a References list.
+ *    source across sections) and ends with a References list;
+ * 5. sums the token usage of the run (planner and sections), prices it, and ends the report with
+ *    a line that says so; the ledger goes to the `usage` key and the run's trace metadata.
  */
-export function synthesizer(state: ReportStateType): ReportUpdate {
-  return { report: assembleReport(state) };
+export function synthesizer(state: ReportStateType, config: LangGraphRunnableConfig): ReportUpdate {
+  const configuration = resolveConfiguration(config);
+  const usage = usageLedger(state, configuration.prices);
+  annotateNodeRun(config, {
+    metadata: {
+      total_tokens: usage.total.total,
+      input_tokens: usage.total.input,
+      output_tokens: usage.total.output,
+      estimated_cost_usd: usage.estimatedCostUsd,
+    },
+  });
+  return { report: `${assembleReport(state)}\n---\n\n${usageFooter(usage)}\n`, usage };
+}
+
+/** The run's token usage: the planner's and each written section's, summed and priced. */
+export function usageLedger(
+  state: Pick<ReportStateType, "plannerUsage" | "completedSections">,
+  prices: Record<string, ModelPrice>,
+): UsageLedger {
+  const calls = [
+    ...(state.plannerUsage.total > 0 ? [state.plannerUsage] : []),
+    ...state.completedSections.map((section) => ({
+      model: section.model,
+      ...(section.usage ?? NO_USAGE),
+    })),
+  ];
+  let cost: number | null = 0;
+  const unpriced = new Set<string>();
+  for (const call of calls) {
+    const callCost = costOf(call, call.model, prices);
+    if (callCost === undefined) unpriced.add(call.model);
+    else if (cost !== null) cost += callCost;
+  }
+  if (unpriced.size > 0) cost = null;
+  const { model: _model, ...planner } = state.plannerUsage;
+  return {
+    planner,
+    sections: Object.fromEntries(
+      state.completedSections.map((section) => [section.id, section.usage ?? NO_USAGE]),
+    ),
+    total: addUsage(...calls),
+    estimatedCostUsd: cost,
+    unpricedModels: [...unpriced],
+  };
+}
+
+/** One line for the end of the report: tokens used and the estimated cost. */
+export function usageFooter(usage: UsageLedger): string {
+  const count = (value: number) => value.toLocaleString("en-US");
+  const cost =
+    usage.estimatedCostUsd === null
+      ? `estimated cost unknown (no price for ${usage.unpricedModels.join(", ")})`
+      : `estimated cost $${usage.estimatedCostUsd.toFixed(4)}`;
+  return `_Tokens: ${count(usage.total.input)} in, ${count(usage.total.output)} out, ${count(usage.total.total)} in all; ${cost}._`;
 }
 
 /** Assembles the Markdown report from the plan and the completed sections. */

@@ -8,6 +8,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { Source } from "../schemas/section.js";
 import { MAX_TOOL_OUTPUT_CHARACTERS, sourcesIn } from "../tools/results.js";
+import { NO_USAGE, addUsage, usageOf, type Usage } from "../schemas/usage.js";
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { SectionError } from "../errors.js";
 import { resolveConfiguration } from "../graph/configuration.js";
@@ -99,12 +100,7 @@ async function writeSection(
         maxSteps: configuration.maxWorkerSteps,
         callOptions,
       })
-    : {
-        text: (await writer.invoke(messages, callOptions)).text,
-        steps: 1,
-        hitStepLimit: false,
-        sources: [],
-      };
+    : await writeOnce(writer, messages, callOptions);
   const content = sectionBody(written.text, section.name);
   if (!content) {
     throw new SectionError({
@@ -127,11 +123,37 @@ async function writeSection(
         name: section.name,
         content,
         model: chatModelName(writer),
+        usage: written.usage,
         ...(tools.length
           ? { sources: cited, steps: written.steps, hitStepLimit: written.hitStepLimit }
           : {}),
       },
     ],
+  };
+}
+
+/** What writing produced: the text, and what it took. */
+interface WrittenText {
+  text: string;
+  steps: number;
+  hitStepLimit: boolean;
+  sources: Source[];
+  usage: Usage;
+}
+
+/** One model call, no tools: a worker's whole job when it has none. */
+async function writeOnce(
+  writer: BaseChatModel,
+  messages: BaseMessage[],
+  callOptions: { metadata: Record<string, unknown>; tags: string[] },
+): Promise<WrittenText> {
+  const response = await writer.invoke(messages, callOptions);
+  return {
+    text: response.text,
+    steps: 1,
+    hitStepLimit: false,
+    sources: [],
+    usage: usageOf(response),
   };
 }
 
@@ -147,7 +169,7 @@ async function writeWithTools(options: {
   messages: BaseMessage[];
   maxSteps: number;
   callOptions: { metadata: Record<string, unknown>; tags: string[] };
-}): Promise<{ text: string; steps: number; hitStepLimit: boolean; sources: Source[] }> {
+}): Promise<WrittenText> {
   const { writer, tools, messages, maxSteps, callOptions } = options;
   if (typeof writer.bindTools !== "function") {
     throw new Error(`The writer model (${chatModelName(writer)}) cannot call tools.`);
@@ -155,21 +177,31 @@ async function writeWithTools(options: {
   const withTools = writer.bindTools(tools);
   const byName = new Map(tools.map((candidate) => [candidate.name, candidate]));
   const sources = new Map<string, Source>();
+  let usage = NO_USAGE;
   for (let step = 1; step <= maxSteps; step += 1) {
     if (step === maxSteps) {
       const last = await writer.invoke(
         step > 1 ? [...messages, new HumanMessage(FINAL_STEP_PROMPT)] : messages,
         callOptions,
       );
-      return { text: last.text, steps: step, hitStepLimit: true, sources: [...sources.values()] };
+      usage = addUsage(usage, usageOf(last));
+      return {
+        text: last.text,
+        steps: step,
+        hitStepLimit: true,
+        sources: [...sources.values()],
+        usage,
+      };
     }
     const response = await withTools.invoke(messages, callOptions);
+    usage = addUsage(usage, usageOf(response));
     if (!response.tool_calls?.length) {
       return {
         text: response.text,
         steps: step,
         hitStepLimit: false,
         sources: [...sources.values()],
+        usage,
       };
     }
     messages.push(response);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../nodes/prompts.js";
+import { DEFAULT_PRICES, ModelPriceSchema } from "./usage.js";
 
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
 export const DEFAULT_MAX_CONCURRENCY = 10;
@@ -120,6 +121,12 @@ export const ConfigurationSchema = z.object({
     .min(0)
     .default(3)
     .describe("How many times a reviewer may send the plan back with feedback for a new plan."),
+  prices: z
+    .record(z.string(), ModelPriceSchema)
+    .default(DEFAULT_PRICES)
+    .describe(
+      "Price table for the cost estimate: model name to US dollars per million input and output tokens.",
+    ),
   failFast: z
     .boolean()
     .default(false)

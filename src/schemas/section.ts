@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { UsageSchema } from "./usage.js";
 
 /** A section as the planner proposes it: what it is called and what it covers. */
 export const PlannedSectionSchema = z.object({
@@ -56,6 +57,7 @@ export const CompletedSectionSchema = z.object({
     .array(SourceSchema)
     .optional()
     .describe("Sources the worker's tools returned that the section cites."),
+  usage: UsageSchema.optional().describe("Tokens of the model calls that wrote the section."),
   steps: z
     .number()
     .optional()

@@ -20,6 +20,8 @@ export interface RecordedRequest {
   toolResults: string[];
   /** When the server received it (`Date.now()`). */
   receivedAt: number;
+  /** The usage the server reported in its answer. */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 interface ChatCompletionBody {
@@ -162,6 +164,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       total_tokens: 0,
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    recorded.usage = usage;
     const finishReason = "content" in reply ? "stop" : "tool_calls";
     const created = Math.floor(Date.now() / 1000);
 

@@ -6,7 +6,11 @@ import { createSourcesTool } from "../../src/tools/sources.js";
 import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { InvalidInputError } from "../../src/errors.js";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import {
+  startOpenAIServer,
+  type OpenAIServer,
+  type RecordedRequest,
+} from "../helpers/openai-server.js";
 import { defaultPlan } from "../helpers/scripted-chat-model.js";
 
 const API_KEY = "sk-test-0123456789-SECRET";
@@ -179,7 +183,11 @@ describe("report graph with the real ChatOpenAI client against a local server", 
         (JSON.parse(text) as { results: { key: string }[] }).results.map((item) => item.key),
       );
     expect(new Set(cited)).toEqual(new Set(returned));
-    const references = result.report.split("## References\n\n")[1]!.trim().split("\n");
+    const references = result.report
+      .split("## References\n\n")[1]!
+      .split("\n\n")[0]!
+      .trim()
+      .split("\n");
     expect(references.map((line) => line.replace(/^\d+\. /, "")).sort()).toEqual(
       [...new Set(returned)].map((key) => key.replace(/:(\d+-\d+)$/, ", lines $1")).sort(),
     );
@@ -232,6 +240,41 @@ describe("report graph with the real ChatOpenAI client against a local server", 
         `You write as the team's ${role}.`,
       );
     }
+  });
+
+  test("the usage ledger's totals equal the usage the server reported, per section and for the run, priced", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(3) });
+    const result = await graphFor(server).invoke({ topic: "Tides" });
+    const sum = (requests: RecordedRequest[]) => ({
+      input: requests.reduce((total, request) => total + request.usage!.prompt_tokens, 0),
+      output: requests.reduce((total, request) => total + request.usage!.completion_tokens, 0),
+      total: requests.reduce((total, request) => total + request.usage!.total_tokens, 0),
+    });
+    const usage = result.usage!;
+    expect(usage.total).toEqual(sum(server.requests));
+    expect(usage.planner).toEqual(sum(server.planRequests()));
+    for (const section of result.plan) {
+      expect(usage.sections[section.id]).toEqual(
+        sum(server.sectionRequests().filter((request) => request.sectionName === section.name)),
+      );
+    }
+    // gpt-4.1-mini's default price: $0.40 in, $1.60 out per million tokens.
+    expect(usage.estimatedCostUsd).toBeCloseTo(
+      (usage.total.input * 0.4 + usage.total.output * 1.6) / 1e6,
+      12,
+    );
+    expect(result.report).toContain(`_Tokens: ${usage.total.input.toLocaleString("en-US")} in, `);
+  });
+
+  test("an unpriced model leaves the cost unknown and says which model", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(1) });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { plannerModel: "my-local-model", writerModel: "my-local-model" } },
+    );
+    expect(result.usage!.estimatedCostUsd).toBeNull();
+    expect(result.usage!.unpricedModels).toEqual(["my-local-model"]);
+    expect(result.report).toContain("estimated cost unknown (no price for my-local-model)");
   });
 
   test("a user-supplied ChatOpenAI instance is used as given", async () => {

@@ -54,6 +54,9 @@ describe("CLI", () => {
       plan.map((section) => section.name),
     );
     expect(report).not.toMatch(/offline/);
+    expect(result.stderr).toMatch(
+      /^Tokens: [\d,]+ in, [\d,]+ out, [\d,]+ in all; estimated cost unknown \(no price for local-model\)\.$/m,
+    );
     for (const text of [result.stdout, result.stderr, report]) expect(text).not.toContain(API_KEY);
   });
 

@@ -169,6 +169,10 @@ describe("fault injection: the real ChatOpenAI client against a faulty local ser
     const result = await run();
     expect(server.planRequests()).toHaveLength(2);
     expect(headings(result.report)).toEqual(["Part 1", "Part 2"]);
+    // The rejected attempt was paid for too, and the ledger says so.
+    expect(result.usage!.planner.total).toBe(
+      server.planRequests().reduce((total, request) => total + request.usage!.total_tokens, 0),
+    );
   });
 
   test("a 1000-section plan completes in plan order, one request per section, at most maxConcurrency in flight", async () => {

@@ -73,6 +73,11 @@ describe("LangSmith tracing, against a local receiver", () => {
       plannerCalls.some((run) => run.run_type === "llm" && run.tags?.includes("planner")),
     ).toBe(true);
 
+    // The synthesizer's run carries the run's token usage.
+    const synthesizerRun = children.find((run) => run.name === "synthesizer")!;
+    expect(synthesizerRun.extra?.metadata?.total_tokens).toEqual(expect.any(Number));
+    expect(synthesizerRun.extra?.metadata?.total_tokens as number).toBeGreaterThan(0);
+
     // No key in any payload the tracer sent.
     for (const body of receiver.bodies()) {
       expect(body).not.toContain(OPENAI_KEY);

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { ConfigurationSchema, DEFAULT_ROLES } from "../../src/schemas/configuration.js";
+import { DEFAULT_PRICES } from "../../src/schemas/usage.js";
 import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
 
 describe("README", () => {
@@ -12,7 +13,11 @@ describe("README", () => {
     ]);
     const shownAs = (value: unknown) =>
       prompts.get(value) ??
-      (JSON.stringify(value) === JSON.stringify(DEFAULT_ROLES) ? "DEFAULT_ROLES" : String(value));
+      (JSON.stringify(value) === JSON.stringify(DEFAULT_ROLES)
+        ? "DEFAULT_ROLES"
+        : JSON.stringify(value) === JSON.stringify(DEFAULT_PRICES)
+          ? "DEFAULT_PRICES"
+          : String(value));
     for (const [field, value] of Object.entries(defaults)) {
       const row = new RegExp(`^\\| \`${field}\` +\\| ([^|]+)\\|`, "m").exec(readme);
       expect([field, row ? "listed" : "missing"]).toEqual([field, "listed"]);

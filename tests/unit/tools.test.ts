@@ -91,7 +91,7 @@ describe("tool-using workers", () => {
     expect(moon.hitStepLimit).toBe(false);
     expect(result.report).toMatch(/## moon gravity\n\nAbout moon gravity: \[1\]/);
     expect(result.report).not.toMatch(/\[moon\.md/);
-    const references = result.report.split("## References\n\n")[1]!;
+    const references = result.report.split("## References\n\n")[1]!.split("\n\n")[0]!;
     expect(references).toMatch(/^1\. moon\.md, lines 1-4$/m);
     // Each source is listed once, however many sections cite it.
     const lines = references.trim().split("\n");

@@ -1,0 +1,91 @@
+import { z } from "zod";
+
+/** Tokens of one or more model calls. */
+export const UsageSchema = z.object({
+  input: z.number().describe("Input (prompt) tokens."),
+  output: z.number().describe("Output (completion) tokens."),
+  total: z.number().describe("Input plus output tokens."),
+});
+
+/** Token usage of a run: the planner's, each section's, the total, and the estimated cost. */
+export const UsageLedgerSchema = z.object({
+  planner: UsageSchema.describe("Tokens of the planner's calls (all attempts and revisions)."),
+  sections: z
+    .record(z.string(), UsageSchema)
+    .describe("Tokens of each written section's calls, by section id."),
+  total: UsageSchema.describe("Tokens of every model call of the run."),
+  estimatedCostUsd: z
+    .number()
+    .nullable()
+    .describe("Estimated cost in US dollars from the price table; null when a model has no price."),
+  unpricedModels: z
+    .array(z.string())
+    .describe("Models used that the price table has no price for."),
+});
+
+/** Price of a model, in US dollars per million tokens. */
+export const ModelPriceSchema = z.object({
+  inputPerMillion: z.number().min(0).describe("US dollars per million input tokens."),
+  outputPerMillion: z.number().min(0).describe("US dollars per million output tokens."),
+});
+
+/**
+ * Default price table (US dollars per million tokens, list prices when this table was written;
+ * override `prices` in the configuration for yours).
+ */
+export const DEFAULT_PRICES: Record<string, z.infer<typeof ModelPriceSchema>> = {
+  "gpt-4.1": { inputPerMillion: 2, outputPerMillion: 8 },
+  "gpt-4.1-mini": { inputPerMillion: 0.4, outputPerMillion: 1.6 },
+  "gpt-4.1-nano": { inputPerMillion: 0.1, outputPerMillion: 0.4 },
+  "gpt-4o": { inputPerMillion: 2.5, outputPerMillion: 10 },
+  "gpt-4o-mini": { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+  "offline-placeholder": { inputPerMillion: 0, outputPerMillion: 0 },
+};
+
+/** Usage of one model's calls. */
+export const ModelUsageSchema = UsageSchema.extend({
+  model: z.string().describe("The model that made the calls."),
+});
+
+export type Usage = z.infer<typeof UsageSchema>;
+export type ModelUsage = z.infer<typeof ModelUsageSchema>;
+export type UsageLedger = z.infer<typeof UsageLedgerSchema>;
+export type ModelPrice = z.infer<typeof ModelPriceSchema>;
+
+/** No tokens. */
+export const NO_USAGE: Usage = { input: 0, output: 0, total: 0 };
+
+/** Adds usages. */
+export function addUsage(...usages: (Usage | undefined)[]): Usage {
+  return usages.reduce<Usage>(
+    (sum, usage) => ({
+      input: sum.input + (usage?.input ?? 0),
+      output: sum.output + (usage?.output ?? 0),
+      total: sum.total + (usage?.total ?? 0),
+    }),
+    NO_USAGE,
+  );
+}
+
+/** A model message's usage metadata as a `Usage` (zeros when the provider reported none). */
+export function usageOf(
+  message:
+    | { usage_metadata?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } }
+    | undefined,
+): Usage {
+  const metadata = message?.usage_metadata;
+  const input = metadata?.input_tokens ?? 0;
+  const output = metadata?.output_tokens ?? 0;
+  return { input, output, total: metadata?.total_tokens ?? input + output };
+}
+
+/** Estimated cost of `usage` on `model`, or undefined when the table has no price for it. */
+export function costOf(
+  usage: Usage,
+  model: string,
+  prices: Record<string, ModelPrice>,
+): number | undefined {
+  const price = prices[model];
+  if (!price) return undefined;
+  return (usage.input * price.inputPerMillion + usage.output * price.outputPerMillion) / 1_000_000;
+}
