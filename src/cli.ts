@@ -55,6 +55,7 @@ interface CliOptions {
   db: string;
   maxConcurrency?: number;
   maxWorkerSteps?: number;
+  maxTotalTokens?: number;
   sources?: string;
   wikipedia?: boolean;
   wikipediaUrl?: string;
@@ -352,6 +353,11 @@ function parseArguments(
       positiveInteger,
     )
     .option(
+      "--max-total-tokens <n>",
+      "token budget: start no new section once the run has used this many tokens",
+      positiveInteger,
+    )
+    .option(
       "-r, --review",
       "show the plan and ask to approve, edit or send it back with feedback before writing",
     )
@@ -392,6 +398,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
   if (options.review) configuration.reviewPlan = true;
   if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
+  if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

@@ -8,6 +8,7 @@ import { synthesizer } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema, DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
 import { reviewPlan } from "../nodes/review.js";
+import { dispatch } from "../nodes/dispatch.js";
 import { routeAfterPlanning } from "./routing.js";
 import { TRACE_TAG } from "./tracing.js";
 import { ReportInput, ReportOutput, ReportState, WorkerInput } from "./state.js";
@@ -59,16 +60,20 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     context: ConfigurationSchema,
   })
     .addNode("orchestrator", createOrchestratorNode({ models }))
-    .addNode("review_plan", reviewPlan, { ends: ["worker", "orchestrator", "synthesizer"] })
+    .addNode("review_plan", reviewPlan, {
+      ends: ["worker", "orchestrator", "synthesizer", "dispatch"],
+    })
     .addNode("worker", createWorkerNode({ models, tools: options.tools }), { input: WorkerInput })
+    .addNode("dispatch", dispatch, { ends: ["worker", "synthesizer"] })
     .addNode("synthesizer", synthesizer)
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [
       "review_plan",
+      "dispatch",
       "worker",
       "synthesizer",
     ])
-    .addEdge("worker", "synthesizer")
+    .addEdge("worker", "dispatch")
     .addEdge("synthesizer", END);
 }
 

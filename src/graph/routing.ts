@@ -1,4 +1,5 @@
-import { Send } from "@langchain/langgraph";
+import { Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { resolveConfiguration } from "./configuration.js";
 import type { ReportStateType, WorkerInputType } from "./state.js";
 
 /**
@@ -18,6 +19,38 @@ export function pendingSends(
 /** After planning: to the reviewer when the plan awaits approval, else the fan-out. */
 export function routeAfterPlanning(
   state: ReportStateType,
-): "review_plan" | Send<"worker", WorkerInputType>[] | "synthesizer" {
-  return state.planApproved ? pendingSends(state) : "review_plan";
+  config?: LangGraphRunnableConfig,
+): "review_plan" | "dispatch" | Send<"worker", WorkerInputType>[] | "synthesizer" {
+  if (!state.planApproved) return "review_plan";
+  return fanOut(state, config);
+}
+
+/** Where an approved plan goes: with a token budget, to `dispatch`, which checks it before every wave. */
+export function fanOut(
+  state: Pick<ReportStateType, "plan" | "completedSections" | "failedSections" | "topic">,
+  config?: LangGraphRunnableConfig,
+): "dispatch" | Send<"worker", WorkerInputType>[] | "synthesizer" {
+  return resolveConfiguration(config).maxTotalTokens === undefined
+    ? nextWave(state, config)
+    : "dispatch";
+}
+
+/**
+ * The next sections to send. Without a token budget, all that are pending, at once. With one
+ * (`maxTotalTokens`), a wave of at most `maxConcurrency` sections, so the budget is checked
+ * between waves (in `dispatch`, on the stored state) and no new section starts once it is spent.
+ */
+export function nextWave(
+  state: Pick<ReportStateType, "plan" | "completedSections" | "failedSections" | "topic">,
+  config?: LangGraphRunnableConfig,
+): Send<"worker", WorkerInputType>[] | "synthesizer" {
+  const configuration = resolveConfiguration(config);
+  // Sections that failed in this run are not retried within it (a re-run of the thread does that).
+  const failed = new Set(state.failedSections.map((section) => section.id));
+  const sends = pendingSends({
+    ...state,
+    plan: state.plan.filter((section) => !failed.has(section.id)),
+  });
+  if (sends === "synthesizer" || configuration.maxTotalTokens === undefined) return sends;
+  return sends.slice(0, configuration.maxConcurrency);
 }

@@ -39,6 +39,11 @@ const usage = UsageLedgerSchema.optional().describe(
   "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
 );
 
+const budgetExhausted = z
+  .boolean()
+  .describe("Whether the run stopped starting sections because its token budget was spent.")
+  .register(registry, { default: () => false });
+
 const planApproved = z
   .boolean()
   .describe("Whether the current plan may be written: approved by a reviewer, or not under review.")
@@ -98,6 +103,7 @@ export const ReportState = z.object({
   planRevisions,
   plannerUsage,
   usage,
+  budgetExhausted,
   completedSections,
   failedSections,
   warnings,

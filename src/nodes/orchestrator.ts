@@ -46,7 +46,7 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
     ) {
       announce(config, state.plan, "checkpoint");
       // The sections that failed last time are about to be retried; their old errors are history.
-      return { topic: input.topic, failedSections: new Overwrite([]) };
+      return { topic: input.topic, failedSections: new Overwrite([]), budgetExhausted: false };
     }
 
     let plan: Section[];
@@ -78,6 +78,7 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       planTopic: input.topic,
       plan,
       planApproved: !configuration.reviewPlan,
+      budgetExhausted: false,
       plannerUsage,
       planFeedback: "",
       // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.

@@ -1,7 +1,7 @@
 import { Command, Overwrite, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { resolveConfiguration } from "../graph/configuration.js";
 import { emitProgress } from "../graph/events.js";
-import { pendingSends } from "../graph/routing.js";
+import { fanOut } from "../graph/routing.js";
 import type { ReportStateType } from "../graph/state.js";
 import { withIds } from "../schemas/input.js";
 import {
@@ -73,6 +73,7 @@ export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConf
     ...state,
     plan,
     completedSections: decision.plan ? [] : state.completedSections,
+    failedSections: decision.plan ? [] : state.failedSections,
   };
   return new Command({
     update: {
@@ -81,6 +82,6 @@ export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConf
         ? { plan, completedSections: new Overwrite([]), failedSections: new Overwrite([]) }
         : {}),
     },
-    goto: pendingSends(approved),
+    goto: fanOut(approved, config),
   });
 }

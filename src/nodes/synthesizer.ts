@@ -80,6 +80,7 @@ export function assembleReport(state: {
   plan: { id: string; name: string }[];
   completedSections: CompletedSection[];
   failedSections?: FailedSection[];
+  budgetExhausted?: boolean;
 }): string {
   const byId = new Map(state.completedSections.map((section) => [section.id, section]));
   const failedById = new Map((state.failedSections ?? []).map((section) => [section.id, section]));
@@ -102,7 +103,9 @@ export function assembleReport(state: {
       content ??
         (failed
           ? `_This section is missing: writing it failed (${failed.error})._`
-          : `_This section is missing: it was not written._`),
+          : state.budgetExhausted
+            ? `_This section was not written: the run's token budget (maxTotalTokens) was spent._`
+            : `_This section is missing: it was not written._`),
     );
   }
   if (references.size > 0) {

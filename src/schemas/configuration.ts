@@ -121,6 +121,14 @@ export const ConfigurationSchema = z.object({
     .min(0)
     .default(3)
     .describe("How many times a reviewer may send the plan back with feedback for a new plan."),
+  maxTotalTokens: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Token budget of a run. Once the run has used this many tokens, no further section is started; those running finish, and the report says what was not written.",
+    ),
   prices: z
     .record(z.string(), ModelPriceSchema)
     .default(DEFAULT_PRICES)
