@@ -8,6 +8,7 @@ export type ProgressEvent =
       sections: { id: string; name: string }[];
       source: "planner" | "input" | "checkpoint" | "review";
     }
+  | { type: "wave_started"; sections: { id: string; name: string }[] }
   | { type: "section_started"; id: string; name: string; role?: string }
   | { type: "section_completed"; id: string; name: string; characters: number }
   | { type: "section_failed"; id: string; name: string; error: string };

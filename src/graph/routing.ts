@@ -3,17 +3,33 @@ import { resolveConfiguration } from "./configuration.js";
 import type { ReportStateType, WorkerInputType } from "./state.js";
 
 /**
- * One `Send` to a worker per planned section that has not been written yet, carrying only the
- * topic and that section; straight to the synthesizer when nothing is missing. A re-run of a
- * thread therefore writes only what is missing.
+ * One `Send` to a worker per planned section that has not been written yet and whose dependencies
+ * all have been, carrying only the topic, that section and its dependencies' text; straight to the
+ * synthesizer when nothing is left to send. A re-run of a thread therefore writes only what is
+ * missing, and dependent sections come in later waves.
  */
 export function pendingSends(
   state: Pick<ReportStateType, "plan" | "completedSections" | "topic">,
 ): Send<"worker", WorkerInputType>[] | "synthesizer" {
-  const written = new Set(state.completedSections.map((section) => section.id));
+  const written = new Map(state.completedSections.map((section) => [section.id, section]));
   const pending = state.plan.filter((section) => !written.has(section.id));
   if (pending.length === 0) return "synthesizer";
-  return pending.map((section) => new Send("worker", { topic: state.topic, section }));
+  // A section whose dependencies are not all written waits for a later wave.
+  const ready = pending.filter((section) =>
+    (section.dependsOn ?? []).every((id) => written.has(id)),
+  );
+  if (ready.length === 0) return "synthesizer";
+  return ready.map((section) => {
+    const dependencies = (section.dependsOn ?? []).map((id) => {
+      const { name, content } = written.get(id)!;
+      return { id, name, content };
+    });
+    return new Send("worker", {
+      topic: state.topic,
+      section,
+      ...(dependencies.length ? { dependencies } : {}),
+    });
+  });
 }
 
 /** After planning: to the reviewer when the plan awaits approval, else the fan-out. */
@@ -30,9 +46,11 @@ export function fanOut(
   state: Pick<ReportStateType, "plan" | "completedSections" | "failedSections" | "topic">,
   config?: LangGraphRunnableConfig,
 ): "dispatch" | Send<"worker", WorkerInputType>[] | "synthesizer" {
-  return resolveConfiguration(config).maxTotalTokens === undefined
-    ? nextWave(state, config)
-    : "dispatch";
+  // Waves go through dispatch: with a token budget (checked before each), or with dependencies.
+  const inWaves =
+    resolveConfiguration(config).maxTotalTokens !== undefined ||
+    state.plan.some((section) => section.dependsOn?.length);
+  return inWaves ? "dispatch" : nextWave(state, config);
 }
 
 /**

@@ -127,6 +127,16 @@ export const ReportOutput = z.object({
 export const WorkerInput = z.object({
   topic,
   section: SectionSchema.describe("The one section this worker writes."),
+  dependencies: z
+    .array(
+      z.object({
+        id: z.string().describe("Id of the section depended on."),
+        name: z.string().describe("Its name."),
+        content: z.string().describe("Its text, as its worker wrote it."),
+      }),
+    )
+    .optional()
+    .describe("The sections this one builds on, already written."),
 });
 
 export type ReportStateType = z.output<typeof ReportState>;

@@ -3,32 +3,60 @@ import { resolveConfiguration } from "../graph/configuration.js";
 import { nextWave } from "../graph/routing.js";
 import type { ReportStateType } from "../graph/state.js";
 import { usageLedger } from "./synthesizer.js";
+import { emitProgress } from "../graph/events.js";
 
 /**
  * The dispatch node, the join after each wave of workers:
- * 1. without a token budget there is one wave, and it goes on to the synthesizer;
- * 2. with one (every wave passes here, the first included), it sums the tokens the run has used so far (from the stored state, so the check
+ * 1. sends the next wave: the pending sections whose dependencies are all written (without
+ *    dependencies or a budget there is only one wave, sent by the orchestrator);
+ * 2. with a token budget (every wave passes here, the first included), it first sums the tokens the run has used so far (from the stored state, so the check
  *    holds across a crash and resume) and, while the budget lasts, sends the next wave;
  * 3. once the budget is spent it starts nothing more, notes which sections were not written and
- *    why, and goes on to the synthesizer: what was written is kept.
+ *    why, and goes on to the synthesizer: what was written is kept;
+ * 4. announces each wave on the custom stream (`wave_started`), and says which sections could not
+ *    be written because a section they depend on failed.
  */
 export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig): Command {
   const configuration = resolveConfiguration(config);
   const next = nextWave(state, config);
-  if (next === "synthesizer" || configuration.maxTotalTokens === undefined) {
-    return new Command({ goto: "synthesizer" });
+  if (next === "synthesizer") {
+    // Sections still pending here wait on a section that failed: say so, and finish.
+    const settled = new Set(
+      [...state.completedSections, ...state.failedSections].map((section) => section.id),
+    );
+    const blocked = state.plan.filter((section) => !settled.has(section.id));
+    return new Command({
+      ...(blocked.length
+        ? {
+            update: {
+              warnings: [
+                `${blocked.length} section${blocked.length === 1 ? " was" : "s were"} not written because a section they depend on failed: ${blocked.map((section) => section.id).join(", ")}.`,
+              ],
+            },
+          }
+        : {}),
+      goto: "synthesizer",
+    });
   }
-  const used = usageLedger(state, configuration.prices).total.total;
-  if (used < configuration.maxTotalTokens) return new Command({ goto: next });
-  const written = new Set(state.completedSections.map((section) => section.id));
-  const skipped = state.plan.filter((section) => !written.has(section.id)).length;
-  return new Command({
-    update: {
-      budgetExhausted: true,
-      warnings: [
-        `The token budget (maxTotalTokens ${configuration.maxTotalTokens}) was reached after ${used} tokens: ${skipped} section${skipped === 1 ? " was" : "s were"} not started.`,
-      ],
-    },
-    goto: "synthesizer",
+  if (configuration.maxTotalTokens !== undefined) {
+    const used = usageLedger(state, configuration.prices).total.total;
+    if (used >= configuration.maxTotalTokens) {
+      const written = new Set(state.completedSections.map((section) => section.id));
+      const skipped = state.plan.filter((section) => !written.has(section.id)).length;
+      return new Command({
+        update: {
+          budgetExhausted: true,
+          warnings: [
+            `The token budget (maxTotalTokens ${configuration.maxTotalTokens}) was reached after ${used} tokens: ${skipped} section${skipped === 1 ? " was" : "s were"} not started.`,
+          ],
+        },
+        goto: "synthesizer",
+      });
+    }
+  }
+  emitProgress(config, {
+    type: "wave_started",
+    sections: next.map((send) => ({ id: send.args.section.id, name: send.args.section.name })),
   });
+  return new Command({ goto: next });
 }

@@ -106,7 +106,10 @@ async function planSections(
   // than the zod object: the OpenAI SDK then leaves parsing to LangChain's output parser, so with
   // includeRaw an unusable answer still comes back with its token usage for the ledger. The zod
   // schema validates the answer below, in `checkPlan`.
-  const { $schema: _dialect, ...jsonSchema } = toJsonSchema(schema) as Record<string, unknown>;
+  const { $schema: _dialect, ...jsonSchema } = withoutDefaults(toJsonSchema(schema)) as Record<
+    string,
+    unknown
+  >;
   const planner = model.withStructuredOutput(jsonSchema, { name: "plan", includeRaw: true });
   let usage: ModelUsage = { model: chatModelName(model), ...NO_USAGE };
   const messages = [
@@ -252,4 +255,15 @@ function assignRoles(plan: Section[], configuration: Configuration): Section[] {
     if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
     return { ...section, role: section.role ?? names[0] };
   });
+}
+
+/** A JSON schema without `default` keywords, which strict structured-output modes refuse. */
+function withoutDefaults(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(withoutDefaults);
+  if (typeof schema !== "object" || schema === null) return schema;
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([key]) => key !== "default")
+      .map(([key, value]) => [key, withoutDefaults(value)]),
+  );
 }

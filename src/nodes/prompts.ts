@@ -49,15 +49,26 @@ ${options.topic}
 
 <Task>
 Plan the sections of a report on the topic above. Use at most ${options.maxSections} sections,
-and no more than the topic needs.${options.roles ? " Give each section the role best suited to write it." : ""}${options.review ? " Revise the previous plan as the reviewer asks." : ""}
+and no more than the topic needs. Sections get the ids s1, s2, ... in the order you list them. When
+a section needs another's text to be written (a summary of the findings, say), list that section's
+id in its dependsOn; it is then written after it. Leave dependsOn empty for sections that stand
+alone, so that they can be written in parallel.${options.roles ? " Give each section the role best suited to write it." : ""}${options.review ? " Revise the previous plan as the reviewer asks." : ""}
 </Task>`;
 }
 
-/** The worker's user message: the topic and its own section, nothing else. */
+/** The worker's user message: the topic and its own section, and the sections it builds on. */
 export function writerUserPrompt(options: {
   topic: string;
   section: { name: string; description: string };
+  dependencies?: { name: string; content: string }[];
 }): string {
+  const dependencies = options.dependencies?.length
+    ? `
+
+<Sections this one builds on>
+${options.dependencies.map((dependency) => `## ${dependency.name}\n\n${dependency.content}`).join("\n\n")}
+</Sections this one builds on>`
+    : "";
   return `<Report topic>
 ${options.topic}
 </Report topic>
@@ -68,7 +79,7 @@ ${options.section.name}
 
 <Section description>
 ${options.section.description}
-</Section description>
+</Section description>${dependencies}
 
 <Task>
 Write this section's body in Markdown.

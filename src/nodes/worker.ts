@@ -39,12 +39,13 @@ export interface WorkerDependencies {
 
 export function createWorkerNode(dependencies: WorkerDependencies) {
   return async function worker(
-    { topic, section }: WorkerInputType,
+    input: WorkerInputType,
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
+    const { section } = input;
     const configuration = resolveConfiguration(config);
     try {
-      return await writeSection(dependencies, configuration, { topic, section }, config);
+      return await writeSection(dependencies, configuration, input, config);
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
       const message = errorMessage(error);
@@ -63,7 +64,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
 async function writeSection(
   dependencies: WorkerDependencies,
   configuration: Configuration,
-  { topic, section }: WorkerInputType,
+  { topic, section, dependencies: builtOn }: WorkerInputType,
   config: LangGraphRunnableConfig,
 ): Promise<ReportUpdate> {
   const writer = dependencies.models({ role: "writer", configuration });
@@ -90,7 +91,7 @@ async function writeSection(
   ].join("\n\n");
   const messages: BaseMessage[] = [
     new SystemMessage(systemPrompt),
-    new HumanMessage(writerUserPrompt({ topic, section })),
+    new HumanMessage(writerUserPrompt({ topic, section, dependencies: builtOn })),
   ];
   const written = tools.length
     ? await writeWithTools({

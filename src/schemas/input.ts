@@ -44,9 +44,9 @@ export function validateInput(input: { topic?: unknown; sections?: unknown }): V
  * Gives every section a stable id (its own, or `s<position>`) and checks names, descriptions and
  * uniqueness of ids. `field` names the source in error messages.
  */
-export function withIds(sections: InputSection[], field: string): Section[] {
+export function withIds(input: InputSection[], field: string): Section[] {
   const seen = new Set<string>();
-  return sections.map((section, index) => {
+  const sections = input.map((section, index) => {
     const position = `${field}[${index}]`;
     if (typeof section?.name !== "string" || section.name.trim() === "") {
       throw new InvalidInputError({
@@ -70,11 +70,54 @@ export function withIds(sections: InputSection[], field: string): Section[] {
     seen.add(id);
     const role =
       typeof section.role === "string" && section.role.trim() ? section.role.trim() : undefined;
+    const dependsOn = Array.isArray(section.dependsOn)
+      ? [
+          ...new Set(
+            section.dependsOn.map((dependency) => String(dependency).trim()).filter(Boolean),
+          ),
+        ]
+      : [];
     return {
       id,
       name: section.name.trim(),
       description: section.description.trim(),
       ...(role ? { role } : {}),
+      ...(dependsOn.length ? { dependsOn } : {}),
     };
   });
+  checkDependencies(sections, field);
+  return sections;
+}
+
+/**
+ * Checks that every `dependsOn` names another section of the plan and that the dependencies have
+ * no cycle (so every section can be written in some wave). Throws with what is wrong.
+ */
+export function checkDependencies(sections: Section[], field: string): void {
+  const ids = new Set(sections.map((section) => section.id));
+  for (const section of sections) {
+    for (const dependency of section.dependsOn ?? []) {
+      if (dependency === section.id || !ids.has(dependency)) {
+        throw new InvalidInputError({
+          field,
+          message: `Section ${section.id} ("${section.name}") depends on "${dependency}", which is ${dependency === section.id ? "itself" : "not a section id of the plan"}.`,
+        });
+      }
+    }
+  }
+  const done = new Set<string>();
+  let remaining = sections;
+  while (remaining.length > 0) {
+    const ready = remaining.filter((section) =>
+      (section.dependsOn ?? []).every((id) => done.has(id)),
+    );
+    if (ready.length === 0) {
+      throw new InvalidInputError({
+        field,
+        message: `The sections ${remaining.map((section) => section.id).join(", ")} depend on each other in a cycle: no order can write them.`,
+      });
+    }
+    for (const section of ready) done.add(section.id);
+    remaining = remaining.filter((section) => !done.has(section.id));
+  }
 }

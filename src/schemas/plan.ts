@@ -19,23 +19,32 @@ export const PlanSchema = z
 export type Plan = z.infer<typeof PlanSchema>;
 
 /**
- * The plan schema for a roster of roles: with several roles, each section must name one of them
- * (an enum the provider's structured output enforces); with one, the schema is `PlanSchema`.
+ * The planner's schema: `PlanSchema` plus, per section, `dependsOn` (ids of the sections it builds
+ * on) and, with several roles on the roster, `role` (an enum the provider's structured output
+ * enforces).
  */
 export function planSchemaFor(roleNames: string[]) {
-  if (roleNames.length < 2) return PlanSchema;
+  const dependsOn = z
+    .array(z.string())
+    .default([])
+    .describe(
+      "Ids of the sections whose text this one builds on (s1 for the first listed, s2 for the second, ...); empty when it stands alone.",
+    );
   const [first, ...rest] = roleNames as [string, ...string[]];
+  const section =
+    roleNames.length < 2
+      ? PlannedSectionSchema.extend({ dependsOn })
+      : PlannedSectionSchema.extend({
+          role: z
+            .enum([first, ...rest])
+            .describe("The specialist who writes the section: one of the roster's names."),
+          dependsOn,
+        });
   return z
     .object({
       sections: z
-        .array(
-          PlannedSectionSchema.extend({
-            role: z
-              .enum([first, ...rest])
-              .describe("The specialist who writes the section: one of the roster's names."),
-          }),
-        )
+        .array(section)
         .describe("The report's sections, in the order they should appear."),
     })
-    .describe("A plan for a report: its sections in reading order, each with its writer's role.");
+    .describe("A plan for a report: its sections in reading order.");
 }

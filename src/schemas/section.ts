@@ -23,6 +23,10 @@ export const SectionSchema = PlannedSectionSchema.extend({
     .string()
     .optional()
     .describe("The specialist role that writes the section, from the configured roster."),
+  dependsOn: z
+    .array(z.string())
+    .optional()
+    .describe("Ids of the sections whose text this one builds on; it is written after them."),
 });
 
 /** A section given in the input as a ready-made plan; the id is assigned when it is missing. */
@@ -36,6 +40,12 @@ export const InputSectionSchema = PlannedSectionSchema.extend({
     .string()
     .optional()
     .describe("Optional specialist role for the section, one of the roster's names."),
+  dependsOn: z
+    .array(z.string())
+    .optional()
+    .describe(
+      "Optional ids of the sections this one builds on (written first, their text given to it).",
+    ),
 });
 
 /** A source a tool returned: what a report cites. */

@@ -277,6 +277,21 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(result.report).toContain("estimated cost unknown (no price for my-local-model)");
   });
 
+  test("dependencies with the real client: the dependent request comes after, and carries, its dependencies' text", async () => {
+    server = await startOpenAIServer({
+      plan: [
+        { name: "Moon", description: "m", dependsOn: [] },
+        { name: "Summary", description: "s", dependsOn: ["s1"] },
+      ] as never,
+    });
+    const result = await graphFor(server).invoke({ topic: "Tides" });
+    const names = server.sectionRequests().map((request) => request.sectionName);
+    expect(names).toEqual(["Moon", "Summary"]);
+    expect(server.sectionRequests()[1]!.prompt).toContain('## Moon\n\nText of section "Moon".');
+    expect(headings(result.report)).toEqual(["Moon", "Summary"]);
+    expect(JSON.stringify(server.planRequests()[0]!.body.response_format)).toContain('"dependsOn"');
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({
