@@ -23,7 +23,7 @@ describe("dependencies between sections", () => {
       { streamMode: ["custom", "values"] },
     )) {
       if (mode === "custom") events.push(chunk as ProgressEvent);
-      else output = chunk as { report: string };
+      else output = chunk;
     }
     const waves = events.flatMap((event) =>
       event.type === "wave_started" ? [event.sections.map((section) => section.id)] : [],
