@@ -15,7 +15,7 @@ import { createWikipediaTool } from "./tools/wikipedia.js";
 import type { PlanReviewRequest } from "./schemas/review.js";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { readEnvironment, type Environment } from "./env.js";
 import { InvalidInputError, OrchestratorWorkersError } from "./errors.js";
@@ -56,6 +56,7 @@ interface CliOptions {
   maxConcurrency?: number;
   maxWorkerSteps?: number;
   maxTotalTokens?: number;
+  synthesis?: "join" | "llm";
   sources?: string;
   wikipedia?: boolean;
   wikipediaUrl?: string;
@@ -357,6 +358,12 @@ function parseArguments(
       "token budget: start no new section once the run has used this many tokens",
       positiveInteger,
     )
+    .addOption(
+      new Option(
+        "--synthesis <mode>",
+        "join: the sections under a title; llm: an aggregator model adds an introduction, transitions and a conclusion",
+      ).choices(["join", "llm"]),
+    )
     .option(
       "-r, --review",
       "show the plan and ask to approve, edit or send it back with feedback before writing",
@@ -399,6 +406,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.review) configuration.reviewPlan = true;
   if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
   if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
+  if (options.synthesis) configuration.synthesis = options.synthesis;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

@@ -4,7 +4,7 @@ import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/lan
 import { readEnvironment, type Environment } from "../env.js";
 import { createChatModelProvider, type ChatModelProvider } from "../models/chat-models.js";
 import { createOrchestratorNode } from "../nodes/orchestrator.js";
-import { synthesizer } from "../nodes/synthesizer.js";
+import { createSynthesizerNode } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema, DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
 import { reviewPlan } from "../nodes/review.js";
@@ -24,6 +24,8 @@ export interface ReportGraphOptions {
   plannerModel?: BaseChatModel;
   /** Chat model for the writers only (wins over `model`). */
   writerModel?: BaseChatModel;
+  /** Chat model for the aggregator only (synthesis: llm; wins over `model`). */
+  aggregatorModel?: BaseChatModel;
   /** Where OpenAI settings come from when no model is given; defaults to the process environment. */
   environment?: Environment;
   /** Use the offline model when no model is given, whatever the environment says. */
@@ -65,7 +67,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     })
     .addNode("worker", createWorkerNode({ models, tools: options.tools }), { input: WorkerInput })
     .addNode("dispatch", dispatch, { ends: ["worker", "synthesizer"] })
-    .addNode("synthesizer", synthesizer)
+    .addNode("synthesizer", createSynthesizerNode({ models }))
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [
       "review_plan",
@@ -129,7 +131,11 @@ function modelProvider(options: ReportGraphOptions): ChatModelProvider {
     onOfflineModel: options.onOfflineModel ?? ((notice) => console.warn(notice)),
   });
   return (request) => {
-    const given = request.role === "planner" ? options.plannerModel : options.writerModel;
+    const given = {
+      planner: options.plannerModel,
+      writer: options.writerModel,
+      aggregator: options.aggregatorModel,
+    }[request.role];
     return given ?? options.model ?? fallback(request);
   };
 }

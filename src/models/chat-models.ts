@@ -6,7 +6,7 @@ import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
 
 /** Which part of the graph a model serves. */
-export type ModelRole = "planner" | "writer";
+export type ModelRole = "planner" | "writer" | "aggregator";
 
 /** Returns the chat model for one role under one run's configuration. */
 export type ChatModelProvider = (request: {
@@ -56,7 +56,11 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
       return cached(clients, "offline", () => new OfflineChatModel());
     }
     const settings = {
-      model: role === "planner" ? configuration.plannerModel : configuration.writerModel,
+      model: {
+        planner: configuration.plannerModel,
+        writer: configuration.writerModel,
+        aggregator: configuration.aggregatorModel,
+      }[role],
       temperature: configuration.temperature,
       maxRetries: configuration.maxRetries,
       maxConcurrency: configuration.maxConcurrency,

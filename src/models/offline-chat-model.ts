@@ -169,7 +169,7 @@ function fillString({ topic, index, key }: FillContext): string {
   const outline = OUTLINE[index % OUTLINE.length]!;
   if (key === "name" || key === "title") return outline.name;
   if (key === "description") return outline.description.replace("{topic}", topic);
-  return `${key || "value"} for ${topic}`;
+  return `Placeholder ${key || "value"} for "${topic}".`;
 }
 
 function lastUserText(request: LocalChatRequest): string {

@@ -8,7 +8,7 @@ import type { ChatModelProvider } from "../models/chat-models.js";
 import { DEFAULT_ROLES, type Configuration } from "../schemas/configuration.js";
 import { validateInput, withIds } from "../schemas/input.js";
 import { planSchemaFor } from "../schemas/plan.js";
-import { toJsonSchema } from "@langchain/core/utils/json_schema";
+import { structuredOutputSchema } from "../schemas/json-schema.js";
 import { NO_USAGE, addUsage, usageOf, type ModelUsage } from "../schemas/usage.js";
 import { chatModelName } from "../models/chat-models.js";
 import type { AIMessage } from "@langchain/core/messages";
@@ -106,10 +106,7 @@ async function planSections(
   // than the zod object: the OpenAI SDK then leaves parsing to LangChain's output parser, so with
   // includeRaw an unusable answer still comes back with its token usage for the ledger. The zod
   // schema validates the answer below, in `checkPlan`.
-  const { $schema: _dialect, ...jsonSchema } = withoutDefaults(toJsonSchema(schema)) as Record<
-    string,
-    unknown
-  >;
+  const jsonSchema = structuredOutputSchema(schema);
   const planner = model.withStructuredOutput(jsonSchema, { name: "plan", includeRaw: true });
   let usage: ModelUsage = { model: chatModelName(model), ...NO_USAGE };
   const messages = [
@@ -255,15 +252,4 @@ function assignRoles(plan: Section[], configuration: Configuration): Section[] {
     if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
     return { ...section, role: section.role ?? names[0] };
   });
-}
-
-/** A JSON schema without `default` keywords, which strict structured-output modes refuse. */
-function withoutDefaults(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(withoutDefaults);
-  if (typeof schema !== "object" || schema === null) return schema;
-  return Object.fromEntries(
-    Object.entries(schema)
-      .filter(([key]) => key !== "default")
-      .map(([key, value]) => [key, withoutDefaults(value)]),
-  );
 }

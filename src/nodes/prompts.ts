@@ -17,6 +17,42 @@ Write only the section's body: no preamble ("Here is..."), no closing remarks, a
 with the section's name (it is added for you). Sub-headings start at level 3 (###). Stay inside
 the section's scope; other writers cover the other sections.`;
 
+/** Default system prompt of the aggregator model (synthesis: llm). */
+export const AGGREGATOR_SYSTEM_PROMPT = `You are the editor of a report whose sections were written by separate writers.
+You frame their work: a short introduction that tells the reader what the report covers, a short
+transition before a section only where the move from the previous one needs it, and a conclusion
+that draws the sections together. Do not repeat or rewrite the sections themselves.`;
+
+/** The aggregator's user message: the topic and the sections (or their summaries), in order. */
+export function aggregatorUserPrompt(options: {
+  topic: string;
+  sections: { id: string; name: string; text: string }[];
+  summarized: boolean;
+  output: "sections" | "answer";
+}): string {
+  const sections = options.sections
+    .map(
+      (section) =>
+        `<Section id="${section.id}" name="${section.name}">\n${section.text}\n</Section>`,
+    )
+    .join("\n\n");
+  const task =
+    options.output === "answer"
+      ? "Write one combined answer to the topic from the sections, in Markdown."
+      : "Write the introduction, the transitions that are needed (by the id of the section they come before), and the conclusion.";
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Sections${options.summarized ? " (summaries: the full sections were too long to read at once)" : ""}>
+${sections}
+</Sections>
+
+<Task>
+${task}
+</Task>`;
+}
+
 /** The planner's user message: the topic, the bound, and a reviewer's feedback on a previous plan. */
 export function plannerUserPrompt(options: {
   topic: string;

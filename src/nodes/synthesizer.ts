@@ -2,7 +2,22 @@ import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import { resolveConfiguration } from "../graph/configuration.js";
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
 import { annotateNodeRun } from "../graph/tracing.js";
-import { NO_USAGE, addUsage, costOf, type ModelPrice, type UsageLedger } from "../schemas/usage.js";
+import { z } from "zod";
+import { HumanMessage, SystemMessage, type AIMessage } from "@langchain/core/messages";
+import { OrchestratorWorkersError } from "../errors.js";
+import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
+import type { Configuration } from "../schemas/configuration.js";
+import { structuredOutputSchema } from "../schemas/json-schema.js";
+import { aggregatorUserPrompt } from "./prompts.js";
+import {
+  NO_USAGE,
+  addUsage,
+  costOf,
+  usageOf,
+  type ModelPrice,
+  type ModelUsage,
+  type UsageLedger,
+} from "../schemas/usage.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
 
@@ -18,27 +33,158 @@ import type { CompletedSection, FailedSection, Source } from "../schemas/section
  * 5. sums the token usage of the run (planner and sections), prices it, and ends the report with
  *    a line that says so; the ledger goes to the `usage` key and the run's trace metadata.
  */
-export function synthesizer(state: ReportStateType, config: LangGraphRunnableConfig): ReportUpdate {
-  const configuration = resolveConfiguration(config);
-  const usage = usageLedger(state, configuration.prices);
-  annotateNodeRun(config, {
-    metadata: {
-      total_tokens: usage.total.total,
-      input_tokens: usage.total.input,
-      output_tokens: usage.total.output,
-      estimated_cost_usd: usage.estimatedCostUsd,
-    },
+const FramingSchema = z.object({
+  introduction: z.string().describe("A short introduction: what the report covers and why."),
+  transitions: z
+    .array(
+      z.object({
+        beforeSectionId: z.string().describe("Id of the section the transition leads into."),
+        text: z.string().describe("One or two sentences bridging from the previous section."),
+      }),
+    )
+    .describe("Transitions, only where the move between two sections needs one."),
+  conclusion: z.string().describe("A conclusion that draws the sections together."),
+});
+
+const AnswerSchema = z.object({
+  answer: z.string().describe("The combined answer, in Markdown."),
+});
+
+/**
+ * Creates the synthesizer node, which assembles the report:
+ * 1. indexes completed sections by id (a later entry for the same id wins);
+ * 2. walks the plan in order, never the arrival order or the names, writing a `## <name>` heading
+ *    and the section's body, or a visible marker (with the reason) where a section is missing;
+ * 3. puts the topic as the title, and labels a report written by the offline model;
+ * 4. numbers the sources the sections cite (`[key]` becomes `[n]`, in reading order, one number per
+ *    source across sections) and ends with a References list;
+ * 5. with `synthesis: "llm"`, has the aggregator model write an introduction, transitions and a
+ *    conclusion around the sections (kept as written), or one combined answer; it reads summaries
+ *    instead of the sections when they exceed `aggregatorTokenBudget`;
+ * 6. sums the token usage of the run, prices it, and ends the report with a line that says so; the
+ *    ledger goes to the `usage` key and the run's trace metadata.
+ */
+export function createSynthesizerNode(dependencies: { models: ChatModelProvider }) {
+  return async function synthesizer(
+    state: ReportStateType,
+    config: LangGraphRunnableConfig,
+  ): Promise<ReportUpdate> {
+    const configuration = resolveConfiguration(config);
+    let framing: Framing | undefined;
+    let aggregatorUsage: ModelUsage | undefined;
+    if (configuration.synthesis === "llm" && state.completedSections.length > 0) {
+      ({ framing, usage: aggregatorUsage } = await frame(
+        dependencies.models,
+        configuration,
+        state,
+      ));
+    }
+    const usage = usageLedger(state, configuration.prices, aggregatorUsage);
+    annotateNodeRun(config, {
+      metadata: {
+        total_tokens: usage.total.total,
+        input_tokens: usage.total.input,
+        output_tokens: usage.total.output,
+        estimated_cost_usd: usage.estimatedCostUsd,
+      },
+    });
+    const body =
+      framing?.answer !== undefined
+        ? assembleAnswer(state, framing.answer)
+        : assembleReport(state, framing);
+    return { report: `${body}\n---\n\n${usageFooter(usage)}\n`, usage };
+  };
+}
+
+/** What the aggregator wrote: a frame around the sections, or one answer. */
+interface Framing {
+  introduction?: string;
+  transitions?: { beforeSectionId: string; text: string }[];
+  conclusion?: string;
+  answer?: string;
+}
+
+async function frame(
+  models: ChatModelProvider,
+  configuration: Configuration,
+  state: ReportStateType,
+): Promise<{ framing: Framing; usage: ModelUsage }> {
+  const model = models({ role: "aggregator", configuration });
+  const byId = new Map(state.completedSections.map((section) => [section.id, section]));
+  const written = state.plan.flatMap((section) => {
+    const completed = byId.get(section.id);
+    return completed ? [{ id: section.id, name: section.name, text: completed.content }] : [];
   });
-  return { report: `${assembleReport(state)}\n---\n\n${usageFooter(usage)}\n`, usage };
+  // Too much to read at once: work from each section's opening instead of failing.
+  const summarized =
+    written.reduce((total, section) => total + section.text.length, 0) / 4 >
+    configuration.aggregatorTokenBudget;
+  const share = Math.max(
+    200,
+    Math.floor((configuration.aggregatorTokenBudget * 4) / Math.max(written.length, 1)),
+  );
+  const sections = summarized
+    ? written.map((section) => ({ ...section, text: summaryOf(section.text, share) }))
+    : written;
+  const schema = configuration.synthesisOutput === "answer" ? AnswerSchema : FramingSchema;
+  const answer = await model
+    .withStructuredOutput(structuredOutputSchema(schema), { name: "synthesis", includeRaw: true })
+    .invoke(
+      [
+        new SystemMessage(configuration.aggregatorPrompt),
+        new HumanMessage(
+          aggregatorUserPrompt({
+            topic: state.topic,
+            sections,
+            summarized,
+            output: configuration.synthesisOutput,
+          }),
+        ),
+      ],
+      { tags: ["aggregator"] },
+    );
+  const usage = { model: chatModelName(model), ...usageOf(answer.raw as AIMessage) };
+  const parsed = schema.safeParse(answer.parsed);
+  if (!parsed.success) {
+    throw new OrchestratorWorkersError(
+      "SynthesisError",
+      "The aggregator's answer is not a valid synthesis.",
+    );
+  }
+  return { framing: parsed.data, usage };
+}
+
+/** The opening of a section, cut at a sentence end near `characters`. */
+function summaryOf(text: string, characters: number): string {
+  if (text.length <= characters) return text;
+  const cut = text.slice(0, characters);
+  const end = Math.max(cut.lastIndexOf(". "), cut.lastIndexOf(".\n"));
+  return `${end > characters / 2 ? cut.slice(0, end + 1) : cut}…`;
+}
+
+/** The report as one combined answer under the title. */
+function assembleAnswer(
+  state: Pick<ReportStateType, "topic" | "completedSections">,
+  answer: string,
+): string {
+  const title = state.topic.trim().split("\n")[0] ?? state.topic;
+  const parts = [`# ${title}`];
+  if (state.completedSections.some((section) => section.model === OFFLINE_MODEL_NAME)) {
+    parts.push(`> **Note:** ${OFFLINE_NOTICE}`);
+  }
+  parts.push(answer.trim());
+  return `${parts.join("\n\n")}\n`;
 }
 
 /** The run's token usage: the planner's and each written section's, summed and priced. */
 export function usageLedger(
   state: Pick<ReportStateType, "plannerUsage" | "completedSections">,
   prices: Record<string, ModelPrice>,
+  aggregatorUsage?: ModelUsage,
 ): UsageLedger {
   const calls = [
     ...(state.plannerUsage.total > 0 ? [state.plannerUsage] : []),
+    ...(aggregatorUsage ? [aggregatorUsage] : []),
     ...state.completedSections.map((section) => ({
       model: section.model,
       ...(section.usage ?? NO_USAGE),
@@ -59,6 +205,15 @@ export function usageLedger(
       state.completedSections.map((section) => [section.id, section.usage ?? NO_USAGE]),
     ),
     total: addUsage(...calls),
+    ...(aggregatorUsage
+      ? {
+          aggregator: {
+            input: aggregatorUsage.input,
+            output: aggregatorUsage.output,
+            total: aggregatorUsage.total,
+          },
+        }
+      : {}),
     estimatedCostUsd: cost,
     unpricedModels: [...unpriced],
   };
@@ -75,13 +230,16 @@ export function usageFooter(usage: UsageLedger): string {
 }
 
 /** Assembles the Markdown report from the plan and the completed sections. */
-export function assembleReport(state: {
-  topic: string;
-  plan: { id: string; name: string }[];
-  completedSections: CompletedSection[];
-  failedSections?: FailedSection[];
-  budgetExhausted?: boolean;
-}): string {
+export function assembleReport(
+  state: {
+    topic: string;
+    plan: { id: string; name: string }[];
+    completedSections: CompletedSection[];
+    failedSections?: FailedSection[];
+    budgetExhausted?: boolean;
+  },
+  framing?: Framing,
+): string {
   const byId = new Map(state.completedSections.map((section) => [section.id, section]));
   const failedById = new Map((state.failedSections ?? []).map((section) => [section.id, section]));
   const title = state.topic.trim().split("\n")[0] ?? state.topic;
@@ -89,10 +247,16 @@ export function assembleReport(state: {
   if (state.completedSections.some((section) => section.model === OFFLINE_MODEL_NAME)) {
     parts.push(`> **Note:** ${OFFLINE_NOTICE}`);
   }
+  if (framing?.introduction) parts.push(framing.introduction.trim());
+  const transitions = new Map(
+    (framing?.transitions ?? []).map((transition) => [transition.beforeSectionId, transition.text]),
+  );
   // Citations: each source gets one number, in the order the report first cites it.
   const references = new Map<string, { number: number; source: Source }>();
   for (const section of state.plan) {
     const completed = byId.get(section.id);
+    const transition = transitions.get(section.id);
+    if (transition) parts.push(transition.trim());
     parts.push(`## ${section.name}`);
     const failed = failedById.get(section.id);
     const content =
@@ -108,6 +272,7 @@ export function assembleReport(state: {
             : `_This section is missing: it was not written._`),
     );
   }
+  if (framing?.conclusion) parts.push("## Conclusion", framing.conclusion.trim());
   if (references.size > 0) {
     parts.push("## References");
     parts.push(

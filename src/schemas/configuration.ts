@@ -1,5 +1,9 @@
 import { z } from "zod";
-import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../nodes/prompts.js";
+import {
+  AGGREGATOR_SYSTEM_PROMPT,
+  PLANNER_SYSTEM_PROMPT,
+  WRITER_SYSTEM_PROMPT,
+} from "../nodes/prompts.js";
 import { DEFAULT_PRICES, ModelPriceSchema } from "./usage.js";
 
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
@@ -41,6 +45,36 @@ export const ConfigurationSchema = z.object({
     .min(1)
     .default(DEFAULT_MODEL)
     .describe("Chat model that writes each section (workers)."),
+  aggregatorModel: z
+    .string()
+    .min(1)
+    .default(DEFAULT_MODEL)
+    .describe("Chat model that frames the report with synthesis: llm (aggregator)."),
+  synthesis: z
+    .enum(["join", "llm"])
+    .default("join")
+    .describe(
+      "join: assemble the sections under a title, as written. llm: an aggregator model adds an introduction, transitions and a conclusion around the sections, whose text is kept as written.",
+    ),
+  synthesisOutput: z
+    .enum(["sections", "answer"])
+    .default("sections")
+    .describe(
+      "With synthesis llm: sections keeps every section framed by the aggregator; answer replaces them with one combined answer (as in a Q&A).",
+    ),
+  aggregatorPrompt: z
+    .string()
+    .min(1)
+    .default(AGGREGATOR_SYSTEM_PROMPT)
+    .describe("System prompt of the aggregator model (synthesis: llm)."),
+  aggregatorTokenBudget: z
+    .number()
+    .int()
+    .min(100)
+    .default(12_000)
+    .describe(
+      "Most tokens of section text the aggregator reads; above it, it works from a short summary of each section instead.",
+    ),
   temperature: z
     .number()
     .min(0)

@@ -13,6 +13,7 @@ export const UsageLedgerSchema = z.object({
   sections: z
     .record(z.string(), UsageSchema)
     .describe("Tokens of each written section's calls, by section id."),
+  aggregator: UsageSchema.optional().describe("Tokens of the aggregator's call (synthesis: llm)."),
   total: UsageSchema.describe("Tokens of every model call of the run."),
   estimatedCostUsd: z
     .number()

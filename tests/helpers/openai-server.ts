@@ -8,8 +8,8 @@ import type { PlannedSection } from "../../src/schemas/section.js";
 export interface RecordedRequest {
   body: ChatCompletionBody;
   headers: IncomingMessage["headers"];
-  /** "plan" for structured-output requests, "section" for writing requests. */
-  kind: "plan" | "section";
+  /** "plan" for planning requests, "synthesis" for the aggregator's, "section" for writing. */
+  kind: "plan" | "section" | "synthesis";
   /** The section a writing request is for. */
   sectionName?: string;
   /** The first user message's text: the planner's or the writer's task. */
@@ -115,7 +115,9 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     }
     const prompt = firstUserText(body);
     const forcedTool = forcedToolName(body);
-    const kind = body.response_format?.type === "json_schema" || forcedTool ? "plan" : "section";
+    const structured = body.response_format?.type === "json_schema" || forcedTool;
+    const structuredName = forcedTool ?? body.response_format?.json_schema?.name;
+    const kind = !structured ? "section" : structuredName === "synthesis" ? "synthesis" : "plan";
     const recorded: RecordedRequest = {
       body,
       headers: request.headers,
@@ -207,6 +209,15 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   }
 
   function defaultReply(request: RecordedRequest, forcedTool: string | undefined): ServerReply {
+    if (request.kind === "synthesis") {
+      const text = JSON.stringify({
+        introduction: "Server introduction.",
+        transitions: [],
+        conclusion: "Server conclusion.",
+        answer: "Server answer.",
+      });
+      return forcedTool ? { toolCall: { name: forcedTool, arguments: text } } : { content: text };
+    }
     if (request.kind === "plan") {
       const text = options.planText ?? JSON.stringify({ sections: options.plan ?? [] });
       return forcedTool ? { toolCall: { name: forcedTool, arguments: text } } : { content: text };

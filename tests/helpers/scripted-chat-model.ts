@@ -26,6 +26,8 @@ export interface ScriptedChatModelOptions {
   planAnswer?: unknown;
   /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
   write?: (sectionName: string, prompt: string) => string;
+  /** The aggregator's structured answer (synthesis: llm). */
+  synthesisAnswer?: Record<string, unknown>;
   /** Answer a writing call differently (tool calls, say); undefined falls back to `write`. */
   act?: (call: RecordedCall) => LocalChatReply | undefined;
   /** Sections whose writing fails with an error (after the client's retries, as far as the graph sees). */
@@ -46,9 +48,14 @@ export class ScriptedChatModel extends LocalChatModel {
     super({});
   }
 
-  /** Calls that asked for a plan (forced structured output). */
+  /** Calls that asked for a plan (forced structured output named "plan"). */
   get planCalls(): RecordedCall[] {
-    return this.calls.filter((call) => call.toolChoice);
+    return this.calls.filter((call) => call.toolChoice === "plan");
+  }
+
+  /** Calls that asked the aggregator for a synthesis. */
+  get synthesisCalls(): RecordedCall[] {
+    return this.calls.filter((call) => call.toolChoice === "synthesis");
   }
 
   /** Calls that asked for section text. */
@@ -75,6 +82,14 @@ export class ScriptedChatModel extends LocalChatModel {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     } finally {
       this.inFlight -= 1;
+    }
+    if (request.toolChoice === "synthesis") {
+      const args = this.options.synthesisAnswer ?? {
+        introduction: "Intro.",
+        transitions: [],
+        conclusion: "Conclusion.",
+      };
+      return { toolCalls: [{ name: request.toolChoice, args }] };
     }
     if (request.toolChoice) {
       const args = this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };

@@ -292,6 +292,23 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(JSON.stringify(server.planRequests()[0]!.body.response_format)).toContain('"dependsOn"');
   });
 
+  test("synthesis llm with the real client: one aggregator request over the written sections, its usage in the ledger", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { synthesis: "llm", aggregatorModel: "gpt-4.1" } },
+    );
+    const [aggregator, ...others] = server.requests.filter(
+      (request) => request.kind === "synthesis",
+    );
+    expect(others).toEqual([]);
+    expect(aggregator!.body.model).toBe("gpt-4.1");
+    expect(aggregator!.prompt).toContain('Text of section "Part 2".');
+    expect(result.report).toMatch(/^# Tides\n\nServer introduction\.\n\n## Part 1/);
+    expect(result.report).toContain("## Conclusion\n\nServer conclusion.");
+    expect(result.usage!.aggregator!.total).toBe(aggregator!.usage!.total_tokens);
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({

@@ -1,7 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { ConfigurationSchema, DEFAULT_ROLES } from "../../src/schemas/configuration.js";
 import { DEFAULT_PRICES } from "../../src/schemas/usage.js";
-import { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
+import {
+  AGGREGATOR_SYSTEM_PROMPT,
+  PLANNER_SYSTEM_PROMPT,
+  WRITER_SYSTEM_PROMPT,
+} from "../../src/nodes/prompts.js";
 
 describe("README", () => {
   test("the configuration table lists every field with its real default", async () => {
@@ -10,6 +14,7 @@ describe("README", () => {
     const prompts = new Map<unknown, string>([
       [PLANNER_SYSTEM_PROMPT, "PLANNER_SYSTEM_PROMPT"],
       [WRITER_SYSTEM_PROMPT, "WRITER_SYSTEM_PROMPT"],
+      [AGGREGATOR_SYSTEM_PROMPT, "AGGREGATOR_SYSTEM_PROMPT"],
     ]);
     const shownAs = (value: unknown) =>
       prompts.get(value) ??
