@@ -57,6 +57,7 @@ interface CliOptions {
   maxWorkerSteps?: number;
   maxTotalTokens?: number;
   synthesis?: "join" | "llm";
+  preset?: "report" | "qa" | "itinerary";
   sources?: string;
   wikipedia?: boolean;
   wikipediaUrl?: string;
@@ -360,6 +361,12 @@ function parseArguments(
     )
     .addOption(
       new Option(
+        "-p, --preset <name>",
+        "report (default); qa: one answer per question, as an answer sheet; itinerary: a day-by-day travel plan",
+      ).choices(["report", "qa", "itinerary"]),
+    )
+    .addOption(
+      new Option(
         "--synthesis <mode>",
         "join: the sections under a title; llm: an aggregator model adds an introduction, transitions and a conclusion",
       ).choices(["join", "llm"]),
@@ -407,6 +414,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
   if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
   if (options.synthesis) configuration.synthesis = options.synthesis;
+  if (options.preset) configuration.preset = options.preset;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

@@ -35,6 +35,12 @@ export const DEFAULT_MODEL = "gpt-4.1-mini";
  * `config.configurable` (see `resolveConfiguration`). Studio shows these fields and defaults.
  */
 export const ConfigurationSchema = z.object({
+  preset: z
+    .enum(["report", "qa", "itinerary"])
+    .default("report")
+    .describe(
+      "report: sections joined under a title. qa: one answer per question, framed as an answer sheet. itinerary: transport, lodging and activities, combined into a day-by-day plan. Settings given explicitly win over the preset's.",
+    ),
   plannerModel: z
     .string()
     .min(1)

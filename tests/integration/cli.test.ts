@@ -267,6 +267,32 @@ describe("CLI", () => {
     expect(result.stderr).toMatch(/roles\.0\.background/);
   });
 
+  test("--preset qa and --preset itinerary produce their kinds of output from the same graph, offline", async () => {
+    const qa = await runCli(
+      [
+        "Why are there tides? When are they highest?",
+        "--preset",
+        "qa",
+        "--out",
+        join(directory, "qa.md"),
+      ],
+      { directory },
+    );
+    expect(qa.code).toBe(0);
+    const sheet = await readFile(join(directory, "qa.md"), "utf8");
+    expect(sheet).toMatch(/## Conclusion\n/); // the aggregated answer sheet
+
+    const trip = await runCli(
+      ["Two days in Lisbon", "--preset", "itinerary", "--out", join(directory, "trip.md")],
+      { directory },
+    );
+    expect(trip.code).toBe(0);
+    const itinerary = await readFile(join(directory, "trip.md"), "utf8");
+    expect(itinerary).toMatch(/^# Two days in Lisbon\n/);
+    expect(itinerary).not.toMatch(/^## /m); // one combined plan, not the research sections
+    expect(itinerary).toContain("Placeholder answer");
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
@@ -284,6 +310,9 @@ describe("CLI", () => {
       "--max-worker-steps",
       "--wikipedia",
       "--roles",
+      "--preset",
+      "--synthesis",
+      "--max-total-tokens",
     ]) {
       expect(result.stdout).toContain(option);
     }
