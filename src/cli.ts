@@ -58,6 +58,7 @@ interface CliOptions {
   maxTotalTokens?: number;
   synthesis?: "join" | "llm";
   preset?: "report" | "qa" | "itinerary";
+  maxPlanningRounds?: number;
   sources?: string;
   wikipedia?: boolean;
   wikipediaUrl?: string;
@@ -372,6 +373,11 @@ function parseArguments(
       ).choices(["join", "llm"]),
     )
     .option(
+      "--max-planning-rounds <n>",
+      "planning rounds: after each, the planner may add sections from what was found (default 1)",
+      positiveInteger,
+    )
+    .option(
       "-r, --review",
       "show the plan and ask to approve, edit or send it back with feedback before writing",
     )
@@ -415,6 +421,8 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
   if (options.synthesis) configuration.synthesis = options.synthesis;
   if (options.preset) configuration.preset = options.preset;
+  if (options.maxPlanningRounds !== undefined)
+    configuration.maxPlanningRounds = options.maxPlanningRounds;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   if (planner) configuration.plannerModel = planner;

@@ -6,7 +6,9 @@ export type ProgressEvent =
   | {
       type: "plan_ready";
       sections: { id: string; name: string }[];
-      source: "planner" | "input" | "checkpoint" | "review";
+      source: "planner" | "input" | "checkpoint" | "review" | "replan";
+      /** The planning round (1 for the first plan). */
+      round?: number;
     }
   | { type: "wave_started"; sections: { id: string; name: string }[] }
   | { type: "section_started"; id: string; name: string; role?: string }

@@ -66,7 +66,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
       ends: ["worker", "orchestrator", "synthesizer", "dispatch"],
     })
     .addNode("worker", createWorkerNode({ models, tools: options.tools }), { input: WorkerInput })
-    .addNode("dispatch", dispatch, { ends: ["worker", "synthesizer"] })
+    .addNode("dispatch", dispatch, { ends: ["worker", "synthesizer", "orchestrator"] })
     .addNode("synthesizer", createSynthesizerNode({ models }))
     .addEdge(START, "orchestrator")
     .addConditionalEdges("orchestrator", routeAfterPlanning, [

@@ -39,6 +39,15 @@ const usage = UsageLedgerSchema.optional().describe(
   "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
 );
 
+const planningRound = z
+  .number()
+  .describe("The planning round the run is in (1 for the first plan).")
+  .register(registry, { default: () => 0 });
+const replanRequested = z
+  .boolean()
+  .describe("Set by dispatch when a round is written and another planning round may add sections.")
+  .register(registry, { default: () => false });
+
 const budgetExhausted = z
   .boolean()
   .describe("Whether the run stopped starting sections because its token budget was spent.")
@@ -104,6 +113,8 @@ export const ReportState = z.object({
   plannerUsage,
   usage,
   budgetExhausted,
+  planningRound,
+  replanRequested,
   completedSections,
   failedSections,
   warnings,

@@ -14,7 +14,9 @@ import { emitProgress } from "../graph/events.js";
  * 3. once the budget is spent it starts nothing more, notes which sections were not written and
  *    why, and goes on to the synthesizer: what was written is kept;
  * 4. announces each wave on the custom stream (`wave_started`), and says which sections could not
- *    be written because a section they depend on failed.
+ *    be written because a section they depend on failed;
+ * 5. when a round is written and `maxPlanningRounds` allows, goes back to the orchestrator for
+ *    another planning round.
  */
 export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig): Command {
   const configuration = resolveConfiguration(config);
@@ -25,6 +27,14 @@ export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig
       [...state.completedSections, ...state.failedSections].map((section) => section.id),
     );
     const blocked = state.plan.filter((section) => !settled.has(section.id));
+    // A round is written: another planning round may add sections, while rounds remain.
+    if (
+      blocked.length === 0 &&
+      !state.budgetExhausted &&
+      state.planningRound < configuration.maxPlanningRounds
+    ) {
+      return new Command({ update: { replanRequested: true }, goto: "orchestrator" });
+    }
     return new Command({
       ...(blocked.length
         ? {

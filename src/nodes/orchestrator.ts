@@ -13,7 +13,7 @@ import { NO_USAGE, addUsage, usageOf, type ModelUsage } from "../schemas/usage.j
 import { chatModelName } from "../models/chat-models.js";
 import type { AIMessage } from "@langchain/core/messages";
 import type { Section } from "../schemas/section.js";
-import { plannerUserPrompt } from "./prompts.js";
+import { plannerUserPrompt, replanUserPrompt } from "./prompts.js";
 
 /**
  * Creates the orchestrator node, which plans the report:
@@ -36,6 +36,8 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
   ): Promise<ReportUpdate> {
     const input = validateInput(state);
     const configuration = resolveConfiguration(config);
+
+    if (state.replanRequested) return replan(dependencies.models, configuration, state, config);
 
     const feedback = state.planFeedback.trim();
     if (
@@ -78,6 +80,8 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
       planTopic: input.topic,
       plan,
       planApproved: !configuration.reviewPlan,
+      planningRound: 1,
+      replanRequested: false,
       budgetExhausted: false,
       plannerUsage,
       planFeedback: "",
@@ -252,4 +256,80 @@ function assignRoles(plan: Section[], configuration: Configuration): Section[] {
     if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
     return { ...section, role: section.role ?? names[0] };
   });
+}
+
+/**
+ * A later planning round: the planner sees names and short summaries of what was written and may
+ * add sections (ids continue, within `maxSections` in all) or none, which completes the plan.
+ */
+async function replan(
+  models: ChatModelProvider,
+  configuration: Configuration,
+  state: ReportStateType,
+  config: LangGraphRunnableConfig,
+): Promise<ReportUpdate> {
+  const round = state.planningRound + 1;
+  const room = configuration.maxSections - state.plan.length;
+  const done = { replanRequested: false, planningRound: round };
+  // No room, or nothing to add, means the plan is complete: no further rounds.
+  const complete = { replanRequested: false, planningRound: configuration.maxPlanningRounds };
+  if (room <= 0) return complete;
+  const model = models({ role: "planner", configuration });
+  const schema = planSchemaFor(configuration.roles.map((role) => role.name));
+  const byId = new Map(state.completedSections.map((section) => [section.id, section]));
+  const written = state.plan.flatMap((section) => {
+    const completed = byId.get(section.id);
+    return completed
+      ? [
+          {
+            id: section.id,
+            name: section.name,
+            summary: completed.content.slice(0, 300).replace(/\s+/g, " "),
+          },
+        ]
+      : [];
+  });
+  const answer = await askPlanner(() =>
+    model
+      .withStructuredOutput(structuredOutputSchema(schema), { name: "plan", includeRaw: true })
+      .invoke(
+        [
+          new SystemMessage(configuration.plannerPrompt),
+          new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
+        ],
+        { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
+      ),
+  );
+  const usage = usageOf(answer.raw as AIMessage | undefined);
+  const plannerUsage = { ...state.plannerUsage, ...addUsage(state.plannerUsage, usage) };
+  const parsed = schema.safeParse(answer.parsed);
+  const proposed = parsed.success ? parsed.data.sections.slice(0, room) : [];
+  if (proposed.length === 0) return { ...complete, plannerUsage };
+  const offset = state.plan.length;
+  let added: Section[];
+  try {
+    const numbered = proposed.map((section, index) => ({
+      ...section,
+      id: `s${offset + index + 1}`,
+    }));
+    // Ids and dependencies are checked over the whole plan, old sections and new.
+    added = withIds([...state.plan, ...numbered], "plan.sections").slice(offset);
+  } catch {
+    return {
+      ...done,
+      plannerUsage,
+      warnings: [
+        `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`,
+      ],
+    };
+  }
+  added = assignRoles(added, configuration);
+  const plan = [...state.plan, ...added];
+  emitProgress(config, {
+    type: "plan_ready",
+    source: "replan",
+    round,
+    sections: added.map(({ id, name }) => ({ id, name })),
+  });
+  return { ...done, plan, plannerUsage };
 }

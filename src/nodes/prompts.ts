@@ -92,6 +92,29 @@ alone, so that they can be written in parallel.${options.roles ? " Give each sec
 </Task>`;
 }
 
+/** The planner's user message in a later round: what was written so far, and the room left. */
+export function replanUserPrompt(options: {
+  topic: string;
+  round: number;
+  room: number;
+  written: { id: string; name: string; summary: string }[];
+}): string {
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Written so far>
+${options.written.map((section) => `${section.id}. ${section.name}: ${section.summary}`).join("\n")}
+</Written so far>
+
+<Task>
+This is planning round ${options.round}. From what was written, decide whether the report needs more
+sections: what it found that deserves its own section, or what is still missing. Add at most
+${options.room} sections; new sections get the next ids (continuing after the last one above) and may
+list earlier ids in dependsOn. Return no sections if the plan is complete.
+</Task>`;
+}
+
 /** The worker's user message: the topic and its own section, and the sections it builds on. */
 export function writerUserPrompt(options: {
   topic: string;

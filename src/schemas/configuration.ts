@@ -105,6 +105,14 @@ export const ConfigurationSchema = z.object({
     .min(1)
     .default(WRITER_SYSTEM_PROMPT)
     .describe("System prompt of the writer model."),
+  maxPlanningRounds: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
+    .describe(
+      "Planning rounds of a run. Above 1, after each round's sections are written the planner sees what was found and may add sections (within maxSections in all) or declare the plan complete.",
+    ),
   maxPlanAttempts: z
     .number()
     .int()

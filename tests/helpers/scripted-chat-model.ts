@@ -24,6 +24,8 @@ export interface ScriptedChatModelOptions {
   plan?: PlannedSection[];
   /** Structured-output answer to return instead of `{ sections: plan }` (may be invalid on purpose). */
   planAnswer?: unknown;
+  /** A plan answer per planning call (0 for the first); wins over `planAnswer` when it returns one. */
+  planAnswerFor?: (callIndex: number) => unknown;
   /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
   write?: (sectionName: string, prompt: string) => string;
   /** The aggregator's structured answer (synthesis: llm). */
@@ -92,7 +94,8 @@ export class ScriptedChatModel extends LocalChatModel {
       return { toolCalls: [{ name: request.toolChoice, args }] };
     }
     if (request.toolChoice) {
-      const args = this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };
+      const args = this.options.planAnswerFor?.(this.planCalls.length - 1) ??
+        this.options.planAnswer ?? { sections: this.options.plan ?? defaultPlan(3) };
       return { toolCalls: [{ name: request.toolChoice, args: args as Record<string, unknown> }] };
     }
     const acted = this.options.act?.(call);

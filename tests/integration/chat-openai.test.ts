@@ -309,6 +309,31 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     expect(result.usage!.aggregator!.total).toBe(aggregator!.usage!.total_tokens);
   });
 
+  test("a second planning round with the real client: the planner sees the written sections and adds one", async () => {
+    let plans = 0;
+    server = await startOpenAIServer({
+      plan: defaultPlan(2),
+      respond: (request) =>
+        request.kind === "plan" && ++plans === 2
+          ? {
+              content: JSON.stringify({
+                sections: [{ name: "Follow-up", description: "More.", dependsOn: [] }],
+              }),
+            }
+          : undefined,
+    });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { maxPlanningRounds: 2 } },
+    );
+    expect(server.planRequests()).toHaveLength(2);
+    expect(server.planRequests()[1]!.prompt).toContain('s2. Part 2: Text of section "Part 2".');
+    expect(headings(result.report)).toEqual(["Part 1", "Part 2", "Follow-up"]);
+    expect(result.usage!.planner.total).toBe(
+      server.planRequests().reduce((total, request) => total + request.usage!.total_tokens, 0),
+    );
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({
