@@ -94,13 +94,25 @@ const UNUSABLE_ANSWER_ERRORS = new Set([
 ]);
 
 /**
+ * True when the model answered but the answer cannot be used (bad JSON, cut off, filtered, wrong
+ * shape): something to ask again for, never a transport failure to retry.
+ */
+export function isUnusableAnswerError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (UNUSABLE_ANSWER_ERRORS.has(error.name) ||
+      (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
+  );
+}
+
+/**
  * The client's retry decision: LangChain's, except that an answer that arrived but cannot be parsed
  * is not retried here. The OpenAI SDK parses structured output inside the retried request; without
  * this, a malformed plan would be asked for `(maxRetries + 1) × maxPlanAttempts` times. Content
  * problems are the orchestrator's to re-ask, transport problems the client's to retry.
  */
 export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
-  if (error instanceof Error && UNUSABLE_ANSWER_ERRORS.has(error.name)) throw error;
+  if (isUnusableAnswerError(error)) throw error;
   // A handler decides by throwing (stop) or returning (retry).
   try {
     langchainRetryDecision?.(error);

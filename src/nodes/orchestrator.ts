@@ -4,13 +4,16 @@ import { InvalidInputError, PlanError } from "../errors.js";
 import { resolveConfiguration } from "../graph/configuration.js";
 import { emitProgress } from "../graph/events.js";
 import type { ReportStateType, ReportUpdate } from "../graph/state.js";
-import type { ChatModelProvider } from "../models/chat-models.js";
 import { DEFAULT_ROLES, type Configuration } from "../schemas/configuration.js";
 import { validateInput, withIds } from "../schemas/input.js";
 import { planSchemaFor } from "../schemas/plan.js";
 import { structuredOutputSchema } from "../schemas/json-schema.js";
 import { NO_USAGE, addUsage, usageOf, type ModelUsage } from "../schemas/usage.js";
-import { chatModelName } from "../models/chat-models.js";
+import {
+  chatModelName,
+  isUnusableAnswerError,
+  type ChatModelProvider,
+} from "../models/chat-models.js";
 import type { AIMessage } from "@langchain/core/messages";
 import type { Section } from "../schemas/section.js";
 import { plannerUserPrompt, replanUserPrompt } from "./prompts.js";
@@ -157,7 +160,7 @@ async function askPlanner(
   try {
     return await call();
   } catch (error) {
-    if (!isOutputParsingError(error)) throw error;
+    if (!isUnusableAnswerError(error)) throw error;
     throw new PlanError({
       message: `the planner's answer is not a valid plan (${(error as Error).message})`,
       plan: (error as { llmOutput?: unknown }).llmOutput,
@@ -226,16 +229,6 @@ function announce(
     source,
     sections: plan.map(({ id, name }) => ({ id, name })),
   });
-}
-
-/** Errors that mean the model answered, but not with a usable plan (bad JSON, cut off, wrong shape). */
-function isOutputParsingError(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    (error instanceof SyntaxError ||
-      ["OutputParserException", "LengthFinishReasonError"].includes(error.name) ||
-      (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
-  );
 }
 
 /**
