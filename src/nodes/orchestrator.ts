@@ -282,21 +282,31 @@ async function replan(
         ]
       : [];
   });
-  const answer = await askPlanner(() =>
-    model
-      .withStructuredOutput(structuredOutputSchema(schema), { name: "plan", includeRaw: true })
-      .invoke(
-        [
-          new SystemMessage(configuration.plannerPrompt),
-          new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
-        ],
-        { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
-      ),
-  );
+  // The sections are written by now: an unusable answer keeps the plan (with a warning); it
+  // never fails the run.
+  const unusable = `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`;
+  let answer: { raw: unknown; parsed: unknown };
+  try {
+    answer = await askPlanner(() =>
+      model
+        .withStructuredOutput(structuredOutputSchema(schema), { name: "plan", includeRaw: true })
+        .invoke(
+          [
+            new SystemMessage(configuration.plannerPrompt),
+            new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
+          ],
+          { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
+        ),
+    );
+  } catch (error) {
+    if (!PlanError.isInstance(error)) throw error;
+    return { ...complete, warnings: [unusable] };
+  }
   const usage = usageOf(answer.raw as AIMessage | undefined);
   const plannerUsage = { ...state.plannerUsage, ...addUsage(state.plannerUsage, usage) };
   const parsed = schema.safeParse(answer.parsed);
-  const proposed = parsed.success ? parsed.data.sections.slice(0, room) : [];
+  if (!parsed.success) return { ...complete, plannerUsage, warnings: [unusable] };
+  const proposed = parsed.data.sections.slice(0, room);
   if (proposed.length === 0) return { ...complete, plannerUsage };
   const offset = state.plan.length;
   let added: Section[];
@@ -308,13 +318,7 @@ async function replan(
     // Ids and dependencies are checked over the whole plan, old sections and new.
     added = withIds([...state.plan, ...numbered], "plan.sections").slice(offset);
   } catch {
-    return {
-      ...done,
-      plannerUsage,
-      warnings: [
-        `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`,
-      ],
-    };
+    return { ...done, plannerUsage, warnings: [unusable] };
   }
   added = assignRoles(added, configuration);
   const plan = [...state.plan, ...added];

@@ -334,6 +334,26 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     );
   });
 
+  test("an unusable answer in a later planning round keeps the plan with a warning and never fails the run", async () => {
+    let plans = 0;
+    server = await startOpenAIServer({
+      plan: defaultPlan(2),
+      respond: (request) =>
+        request.kind === "plan" && ++plans === 2
+          ? { content: '{"sections": [{"name": "cut off' }
+          : undefined,
+    });
+    const result = await graphFor(server).invoke(
+      { topic: "Tides" },
+      { configurable: { maxPlanningRounds: 2 } },
+    );
+    expect(headings(result.report)).toEqual(["Part 1", "Part 2"]);
+    expect(result.warnings).toContain(
+      "Planning round 2 proposed sections that could not be used; the plan was kept as it was.",
+    );
+    expect(server.planRequests()).toHaveLength(2);
+  });
+
   test("a user-supplied ChatOpenAI instance is used as given", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(3) });
     const model = new ChatOpenAI({
