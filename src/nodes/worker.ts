@@ -179,6 +179,13 @@ async function writeWithTools(options: {
   const byName = new Map(tools.map((candidate) => [candidate.name, candidate]));
   const sources = new Map<string, Source>();
   let usage = NO_USAGE;
+  const finish = (text: string, steps: number, hitStepLimit: boolean): WrittenText => ({
+    text,
+    steps,
+    hitStepLimit,
+    sources: [...sources.values()],
+    usage,
+  });
   for (let step = 1; step <= maxSteps; step += 1) {
     if (step === maxSteps) {
       const last = await writer.invoke(
@@ -186,25 +193,11 @@ async function writeWithTools(options: {
         callOptions,
       );
       usage = addUsage(usage, usageOf(last));
-      return {
-        text: last.text,
-        steps: step,
-        hitStepLimit: true,
-        sources: [...sources.values()],
-        usage,
-      };
+      return finish(last.text, step, true);
     }
     const response = await withTools.invoke(messages, callOptions);
     usage = addUsage(usage, usageOf(response));
-    if (!response.tool_calls?.length) {
-      return {
-        text: response.text,
-        steps: step,
-        hitStepLimit: false,
-        sources: [...sources.values()],
-        usage,
-      };
-    }
+    if (!response.tool_calls?.length) return finish(response.text, step, false);
     messages.push(response);
     for (const call of response.tool_calls) {
       const output = await runTool(byName.get(call.name), call.name, call.args);
