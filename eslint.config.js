@@ -1,5 +1,6 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import layers from "./eslint.layers.js";
 
 export default tseslint.config(
   { ignores: ["node_modules", "dist", "coverage", ".langgraph_api"] },
@@ -28,5 +29,6 @@ export default tseslint.config(
     files: ["tests/**/*.ts"],
     rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
   },
+  ...layers,
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
 );

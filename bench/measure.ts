@@ -9,13 +9,13 @@ import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { ChatOpenAI } from "@langchain/openai";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import { buildGraph } from "../src/graph/graph.js";
-import { resolveConfiguration } from "../src/graph/configuration.js";
+import { resolveConfiguration } from "../src/schemas/configuration.js";
 import { createChatModelProvider } from "../src/models/chat-models.js";
-import { writerUserPrompt } from "../src/nodes/prompts.js";
+import { writerUserPrompt } from "../src/schemas/prompts.js";
 import { PlanSchema, type Plan } from "../src/schemas/plan.js";
-import { openCheckpointer } from "../src/persistence.js";
+import { openRunStore } from "../src/cli/run-store.js";
 import { buildBaselineGraph } from "./baseline/graph.js";
-import { ScriptedChatModel, defaultPlan } from "../tests/helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../src/testing/index.js";
 
 export interface Measurement {
   impl: "project" | "baseline" | "floor";
@@ -53,7 +53,7 @@ function httpModel(options: { maxRetries: number; maxConcurrency?: number }): Ba
 async function runProject(): Promise<Omit<MeasurementResult, "rssMB">> {
   let store: { checkpointer: BaseCheckpointSaver; close(): Promise<void> } | undefined;
   if (spec.checkpointer === "sqlite" || spec.checkpointer === "postgres") {
-    store = await openCheckpointer({
+    store = await openRunStore({
       sqlitePath: `/tmp/bench-${process.pid}-${Date.now()}.sqlite`,
       postgresUrl: spec.checkpointer === "postgres" ? process.env.POSTGRES_URL : undefined,
     });

@@ -4,9 +4,9 @@
  * concurrency limit) and `receiver` (the local LangSmith stand-in). Prints `{ "url": ... }` and
  * runs until killed.
  */
-import { startOpenAIServer } from "../tests/helpers/openai-server.js";
+import { startOpenAIServer } from "../src/testing/index.js";
 import { startLangSmithReceiver } from "../tests/helpers/langsmith-receiver.js";
-import { defaultPlan } from "../tests/helpers/scripted-chat-model.js";
+import { defaultPlan } from "../src/testing/index.js";
 
 const [kind, argument = "{}"] = process.argv.slice(2);
 const options = JSON.parse(argument) as { latencyMs?: number; n?: number; limit?: number };

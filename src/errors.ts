@@ -63,3 +63,23 @@ export class SectionError extends OrchestratorWorkersError {
     return OrchestratorWorkersError.isInstance(error) && error.name === "SectionError";
   }
 }
+
+/**
+ * An error as one line a person reads (at most `maxLength` characters): its name (unless
+ * `withName` is false) and message, newlines folded. The one way this package shortens an error
+ * for the state, a report or a terminal.
+ */
+export function shortMessage(
+  error: unknown,
+  options: { maxLength?: number; withName?: boolean } = {},
+): string {
+  const { maxLength = 300, withName = true } = options;
+  const text =
+    error instanceof Error
+      ? withName
+        ? `${error.name}: ${error.message}`
+        : error.message
+      : String(error);
+  const line = text.replace(/\s*\n\s*/g, " ").trim();
+  return line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line;
+}

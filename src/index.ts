@@ -7,6 +7,7 @@ export {
   createReportGraph,
   graph,
   GRAPH_NAME,
+  TRACE_TAG,
   type BuildGraphOptions,
   type ReportGraphOptions,
 } from "./graph/graph.js";
@@ -19,16 +20,31 @@ export {
   type ReportOutputType,
   type ReportStateType,
   type WorkerInputType,
-} from "./graph/state.js";
-export { resolveConfiguration } from "./graph/configuration.js";
-export type { ProgressEvent } from "./graph/events.js";
+} from "./schemas/state.js";
+export type { ProgressEvent } from "./schemas/events.js";
 export {
   ConfigurationSchema,
   DEFAULT_MODEL,
+  resolveConfiguration,
   type Configuration,
   type ConfigurationInput,
 } from "./schemas/configuration.js";
-export { PlanSchema, type Plan } from "./schemas/plan.js";
+export {
+  PlanSchema,
+  PlanStateSchema,
+  PLAN_STATUSES,
+  planSchemaFor,
+  type Plan,
+  type PlanState,
+  type PlanStatus,
+} from "./schemas/plan.js";
+export {
+  ModelCallSchema,
+  UsageLedgerSchema,
+  usageLedger,
+  type ModelCall,
+  type UsageLedger,
+} from "./schemas/usage.js";
 export {
   CompletedSectionSchema,
   InputSectionSchema,
@@ -48,6 +64,7 @@ export {
   usesOfflineModel,
   type ChatModelProvider,
   type ChatModelProviderOptions,
+  type GivenModels,
   type ModelRole,
 } from "./models/chat-models.js";
 export {
@@ -63,6 +80,19 @@ export {
 } from "./models/local-chat-model.js";
 export { readEnvironment, type Environment } from "./env.js";
 export { createSourcesTool } from "./tools/sources.js";
+export { createWikipediaTool } from "./tools/wikipedia.js";
 export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
-export { InvalidInputError, OrchestratorWorkersError, PlanError, SectionError } from "./errors.js";
-export { PLANNER_SYSTEM_PROMPT, WRITER_SYSTEM_PROMPT } from "./nodes/prompts.js";
+export {
+  InvalidInputError,
+  OrchestratorWorkersError,
+  PlanError,
+  SectionError,
+  shortMessage,
+} from "./errors.js";
+export {
+  AGGREGATOR_SYSTEM_PROMPT,
+  PLANNER_SYSTEM_PROMPT,
+  WRITER_SYSTEM_PROMPT,
+} from "./schemas/prompts.js";
+export { askStructured, type StructuredAnswer } from "./models/structured-output.js";
+export { isUnusableAnswerError, retryTransportFailuresOnly } from "./models/retry-policy.js";

@@ -1,24 +1,32 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import {
+  CompiledStateGraph,
+  END,
+  START,
+  StateGraph,
+  type BaseCheckpointSaver,
+} from "@langchain/langgraph";
 import { readEnvironment, type Environment } from "../env.js";
-import { createChatModelProvider, type ChatModelProvider } from "../models/chat-models.js";
+import { createChatModelProvider } from "../models/chat-models.js";
+import { DISPATCH_DESTINATIONS, dispatch } from "../nodes/dispatch.js";
 import { createOrchestratorNode } from "../nodes/orchestrator.js";
+import { createReplannerNode } from "../nodes/replanner.js";
+import { reviewPlan } from "../nodes/review.js";
 import { createSynthesizerNode } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema, DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
-import { reviewPlan } from "../nodes/review.js";
-import { dispatch } from "../nodes/dispatch.js";
-import { routeAfterPlanning } from "./routing.js";
-import { TRACE_TAG } from "./tracing.js";
-import { ReportInput, ReportOutput, ReportState, WorkerInput } from "./state.js";
+import { ReportInput, ReportOutput, ReportState, WorkerInput } from "../schemas/state.js";
 
 /** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
 export const GRAPH_NAME = "report";
 
+/** Tag on every run of this graph, so its traces are easy to find in LangSmith. */
+export const TRACE_TAG = "orchestrator-workers";
+
 /** Options of `createReportGraph` and `buildGraph`. */
 export interface ReportGraphOptions {
-  /** Chat model for both planner and writers. Overrides the models named in the configuration. */
+  /** Chat model for every role. Overrides the models named in the configuration. */
   model?: BaseChatModel;
   /** Chat model for the planner only (wins over `model`). */
   plannerModel?: BaseChatModel;
@@ -49,12 +57,19 @@ export interface BuildGraphOptions extends ReportGraphOptions {
 }
 
 /**
- * Creates the uncompiled report graph: orchestrator → (review_plan, with `reviewPlan`) → (Send per
- * section) → worker → synthesizer.
- * Compile it yourself to add a checkpointer, interrupts or a store.
+ * Creates the uncompiled report graph: orchestrator → dispatch → (review_plan) → one `Send` per
+ * section → worker → dispatch → (replanner → dispatch) → synthesizer. Dispatch is the one node
+ * that sends workers; every other node hands back to it. Compile it yourself to add a
+ * checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
-  const models = modelProvider(options);
+  const { environment, offline, onOfflineModel, tools, ...given } = options;
+  const models = createChatModelProvider({
+    ...given,
+    environment: environment ?? readEnvironment(),
+    offline,
+    onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
+  });
   return new StateGraph({
     state: ReportState,
     input: ReportInput,
@@ -62,80 +77,67 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     context: ConfigurationSchema,
   })
     .addNode("orchestrator", createOrchestratorNode({ models }))
-    .addNode("review_plan", reviewPlan, {
-      ends: ["worker", "orchestrator", "synthesizer", "dispatch"],
-    })
-    .addNode("worker", createWorkerNode({ models, tools: options.tools }), { input: WorkerInput })
-    .addNode("dispatch", dispatch, { ends: ["worker", "synthesizer", "orchestrator"] })
+    .addNode("dispatch", dispatch, { ends: [...DISPATCH_DESTINATIONS] })
+    .addNode("review_plan", reviewPlan, { ends: ["orchestrator", "dispatch"] })
+    .addNode("worker", createWorkerNode({ models, tools }), { input: WorkerInput })
+    .addNode("replanner", createReplannerNode({ models }))
     .addNode("synthesizer", createSynthesizerNode({ models }))
     .addEdge(START, "orchestrator")
-    .addConditionalEdges("orchestrator", routeAfterPlanning, [
-      "review_plan",
-      "dispatch",
-      "worker",
-      "synthesizer",
-    ])
+    .addEdge("orchestrator", "dispatch")
     .addEdge("worker", "dispatch")
+    .addEdge("replanner", "dispatch")
     .addEdge("synthesizer", END);
+}
+
+type CompiledReportGraph = ReturnType<ReturnType<typeof createReportGraph>["compile"]>;
+type StreamInput = Parameters<CompiledReportGraph["stream"]>[0];
+type StreamOptions = Parameters<CompiledReportGraph["stream"]>[1];
+
+// LangGraph takes the bound on tasks running at once (how many workers it starts) only from a
+// run's top-level `maxConcurrency`; no public hook lets the run's configuration set it, and its
+// task loop slows down with every task running at once (bench/NOTES.md). So the compiled graph is
+// a subclass whose `stream` (which `invoke`, `streamEvents` and the dev server all go through)
+// defaults it to the configured `maxConcurrency`; LangGraph's own `withConfig` copies keep the
+// class. Pinned by tests/unit/graph.test.ts ("sections written at once are bounded...").
+// The base is typed loosely here because `stream`'s generic overloads cannot be restated in an
+// override; `buildGraph` gives the instance back its full compiled-graph type.
+const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
+  stream(input: StreamInput, options?: StreamOptions): Promise<unknown>;
+};
+
+/** The compiled report graph: runs bound their worker tasks by the configured `maxConcurrency`. */
+class ReportGraph extends CompiledBase {
+  override stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
+    return super.stream(input, withTaskBound(options));
+  }
 }
 
 /**
  * Creates and compiles the report graph. Its runs default LangGraph's `maxConcurrency` (how many
  * worker tasks run at once) to the run's configured `maxConcurrency`, the same bound the model
- * clients put on requests: LangGraph's task loop slows down with the number of tasks running at
- * once (see bench/NOTES.md), and tasks beyond the bound would only wait in the client's queue.
- * A `maxConcurrency` given in the invoke options wins.
+ * clients put on requests; a `maxConcurrency` given in the invoke options wins.
  */
-export function buildGraph(options: BuildGraphOptions = {}) {
+export function buildGraph(options: BuildGraphOptions = {}): CompiledReportGraph {
   const { checkpointer, name = GRAPH_NAME, ...graphOptions } = options;
   const compiled = createReportGraph(graphOptions)
     .compile({ checkpointer, name })
     .withConfig({ tags: [TRACE_TAG] });
-  compiled.name = name;
-  // `invoke`, `streamEvents` and the dev server all run through `stream`. Calling the prototype's
-  // method on `this` keeps copies made by `withConfig` working.
-  type Stream = (this: unknown, input: unknown, runOptions?: RunOptions) => unknown;
-  const stream = (Object.getPrototypeOf(compiled) as { stream: Stream }).stream;
-  (compiled as unknown as { stream: Stream }).stream = function (input, runOptions) {
-    return stream.call(this, input, withFanOutLimit(runOptions));
-  };
-  return compiled;
+  const graph = new ReportGraph({ ...compiled }) as unknown as CompiledReportGraph;
+  graph.name = name;
+  return graph;
 }
 
-/** Run options with `maxConcurrency` defaulted from the run's configuration. */
-interface RunOptions {
-  maxConcurrency?: number;
-  configurable?: Record<string, unknown>;
-  context?: unknown;
-}
-
-function withFanOutLimit(runOptions: RunOptions | undefined): RunOptions {
-  if (runOptions?.maxConcurrency !== undefined) return runOptions;
+function withTaskBound(options: StreamOptions): StreamOptions {
+  if (options?.maxConcurrency !== undefined) return options;
   const configured =
-    (runOptions?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
-    runOptions?.configurable?.maxConcurrency;
+    (options?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
+    (options?.configurable as { maxConcurrency?: unknown } | undefined)?.maxConcurrency;
   const maxConcurrency =
     typeof configured === "number" && Number.isInteger(configured) && configured > 0
       ? configured
       : DEFAULT_MAX_CONCURRENCY;
-  return { ...runOptions, maxConcurrency };
+  return { ...options, maxConcurrency } as StreamOptions;
 }
 
 /** The compiled report graph that LangGraph Studio and the dev server load through `langgraph.json`. */
 export const graph = buildGraph();
-
-function modelProvider(options: ReportGraphOptions): ChatModelProvider {
-  const fallback = createChatModelProvider({
-    environment: options.environment ?? readEnvironment(),
-    offline: options.offline,
-    onOfflineModel: options.onOfflineModel ?? ((notice) => console.warn(notice)),
-  });
-  return (request) => {
-    const given = {
-      planner: options.plannerModel,
-      writer: options.writerModel,
-      aggregator: options.aggregatorModel,
-    }[request.role];
-    return given ?? options.model ?? fallback(request);
-  };
-}

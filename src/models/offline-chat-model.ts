@@ -1,6 +1,7 @@
 import type { BaseChatModelParams } from "@langchain/core/language_models/chat_models";
 import { LocalChatModel, type LocalChatReply, type LocalChatRequest } from "./local-chat-model.js";
-import { sourcesIn } from "../tools/results.js";
+import { promptBlocks } from "../schemas/prompts.js";
+import { sourcesIn } from "../schemas/sources.js";
 
 /** Name the offline model reports; the synthesizer labels reports written with it. */
 export const OFFLINE_MODEL_NAME = "offline-placeholder";
@@ -35,7 +36,7 @@ export class OfflineChatModel extends LocalChatModel {
   }
 
   protected reply(request: LocalChatRequest): LocalChatReply {
-    const blocks = taggedBlocks(lastUserText(request));
+    const blocks = promptBlocks(lastUserText(request));
     const topic = blocks.get("Report topic") ?? firstLine(lastUserText(request));
     const tool = request.tools.find((candidate) => candidate.name === request.toolChoice);
     if (tool) {
@@ -175,15 +176,6 @@ function fillString({ topic, index, key }: FillContext): string {
 function lastUserText(request: LocalChatRequest): string {
   const user = [...request.messages].reverse().find((message) => message.getType() === "human");
   return user?.text ?? "";
-}
-
-/** Reads `<Tag>value</Tag>` blocks, as the prompts in `nodes/prompts.ts` write them. */
-function taggedBlocks(text: string): Map<string, string> {
-  const blocks = new Map<string, string>();
-  for (const match of text.matchAll(/<([A-Za-z][\w ]*)>\n?([\s\S]*?)\n?<\/\1>/g)) {
-    blocks.set(match[1]!, match[2]!.trim());
-  }
-  return blocks;
 }
 
 function firstLine(text: string): string {

@@ -1,36 +1,30 @@
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { InvalidInputError, PlanError } from "../errors.js";
-import { resolveConfiguration } from "../graph/configuration.js";
-import { emitProgress } from "../graph/events.js";
-import type { ReportStateType, ReportUpdate } from "../graph/state.js";
-import { DEFAULT_ROLES, type Configuration } from "../schemas/configuration.js";
-import { validateInput, withIds } from "../schemas/input.js";
-import { planSchemaFor } from "../schemas/plan.js";
-import { structuredOutputSchema } from "../schemas/json-schema.js";
-import { NO_USAGE, addUsage, usageOf, type ModelUsage } from "../schemas/usage.js";
-import {
-  chatModelName,
-  isUnusableAnswerError,
-  type ChatModelProvider,
-} from "../models/chat-models.js";
-import type { AIMessage } from "@langchain/core/messages";
+import { PlanError } from "../errors.js";
+import type { ChatModelProvider } from "../models/chat-models.js";
+import { askStructured } from "../models/structured-output.js";
+import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { assignRoles, validateInput, withIds } from "../schemas/input.js";
+import { planSchemaFor, type PlanState } from "../schemas/plan.js";
+import { plannerUserPrompt } from "../schemas/prompts.js";
 import type { Section } from "../schemas/section.js";
-import { plannerUserPrompt, replanUserPrompt } from "./prompts.js";
+import type { ReportStateType, ReportUpdate } from "../schemas/state.js";
+import type { ModelCall } from "../schemas/usage.js";
 
 /**
  * Creates the orchestrator node, which plans the report:
  * 1. validates the input and resolves the run's configuration (before any model call);
- * 2. keeps the thread's current plan, and its finished sections, when the run is a re-run of the
- *    same topic (a resume after a crash or after failed sections) and no reviewer asked for a new
- *    plan: nothing is planned or paid twice;
+ * 2. keeps the thread's plan, and its finished sections, when the run is a re-run of the same
+ *    topic (a resume after a crash or after failed sections) and no reviewer sent the plan back:
+ *    nothing is planned or paid twice;
  * 3. takes a ready-made plan from the input as given, skipping the planner model;
  * 4. otherwise asks the planner model for a plan through structured output, telling it the bound
- *    (and, after a review, the previous plan and the reviewer's feedback), and asks again (up to `maxPlanAttempts` in all) when the answer is malformed, off-schema or
- *    empty; then fails with a `PlanError` that says what came back;
- * 5. cuts a plan longer than `maxSections` with a warning, gives each section a stable id, resets
- *    the sections of any earlier plan, marks the plan for review when `reviewPlan` is set, and
- *    announces the plan on the custom stream.
+ *    (and, after a review, the previous plan and the reviewer's feedback), and asks again (up to
+ *    `maxPlanAttempts` in all) when the answer is malformed, off-schema or empty; then fails with a
+ *    `PlanError` that says what came back;
+ * 5. cuts a plan longer than `maxSections` with a warning, gives each section a stable id and its
+ *    role, resets the sections of any earlier plan, and hands the plan to dispatch: for review
+ *    when `reviewPlan` is set, else approved for writing.
  */
 export function createOrchestratorNode(dependencies: { models: ChatModelProvider }) {
   return async function orchestrator(
@@ -39,60 +33,63 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
   ): Promise<ReportUpdate> {
     const input = validateInput(state);
     const configuration = resolveConfiguration(config);
+    const current = state.plan;
+    const revising = current?.status === "revise";
 
-    if (state.replanRequested) return replan(dependencies.models, configuration, state, config);
-
-    const feedback = state.planFeedback.trim();
     if (
-      !feedback &&
-      state.plan.length > 0 &&
-      state.planTopic === input.topic &&
-      samePlan(input.sections, state.plan)
+      current &&
+      !revising &&
+      current.topic === input.topic &&
+      samePlan(input.sections, current.sections)
     ) {
-      announce(config, state.plan, "checkpoint");
+      const kept: PlanState = {
+        ...current,
+        // A plan under review stays under review; any other is written on from where it stopped.
+        status: current.status === "review" ? "review" : "approved",
+        source: "checkpoint",
+        // A plan whose planning rounds ended stays complete.
+        round: current.status === "complete" ? configuration.maxPlanningRounds : current.round,
+      };
       // The sections that failed last time are about to be retried; their old errors are history.
-      return { topic: input.topic, failedSections: new Overwrite([]), budgetExhausted: false };
+      return { topic: input.topic, plan: kept, failedSections: new Overwrite([]) };
     }
 
-    let plan: Section[];
-    let plannerUsage: ModelUsage = { model: "", ...NO_USAGE };
     const warnings: string[] = [];
+    let sections: Section[];
+    let calls: ModelCall[] = [];
     if (input.sections) {
-      plan = input.sections;
-      announce(config, plan, "input");
+      sections = input.sections;
     } else {
-      const review = feedback ? { previousPlan: state.plan, feedback } : undefined;
-      const planned = await planSections(
+      const review =
+        revising && current
+          ? { previousPlan: current.sections, feedback: current.feedback ?? "" }
+          : undefined;
+      ({ sections, calls } = await planSections(
         dependencies.models,
         configuration,
         input.topic,
         warnings,
         review,
-      );
-      plan = planned.plan;
-      // A revision adds to the planner's bill; a plan made afresh starts a new one.
-      plannerUsage = feedback
-        ? { ...planned.usage, ...addUsage(state.plannerUsage, planned.usage) }
-        : planned.usage;
-      announce(config, plan, "planner");
+      ));
     }
-    plan = assignRoles(plan, configuration);
-    // A new plan: sections written for an earlier plan on this thread no longer apply.
+    const plan: PlanState = {
+      topic: input.topic,
+      sections: assignRoles(sections, configuration.roles),
+      status: configuration.reviewPlan ? "review" : "approved",
+      source: input.sections ? "input" : "planner",
+      round: 1,
+      // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.
+      revisions: revising && current ? current.revisions : 0,
+    };
+    // A new plan: sections written for an earlier plan on this thread no longer apply. A revision
+    // adds to the planner's bill; a plan made afresh starts a new one.
     return {
       topic: input.topic,
-      planTopic: input.topic,
       plan,
-      planApproved: !configuration.reviewPlan,
-      planningRound: 1,
-      replanRequested: false,
-      budgetExhausted: false,
-      plannerUsage,
-      planFeedback: "",
-      // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.
-      planRevisions: feedback ? state.planRevisions : 0,
       completedSections: new Overwrite([]),
       failedSections: new Overwrite([]),
       warnings: new Overwrite(warnings),
+      modelCalls: revising ? calls : new Overwrite(calls),
     };
   };
 }
@@ -103,19 +100,12 @@ async function planSections(
   topic: string,
   warnings: string[],
   review?: { previousPlan: Section[]; feedback: string },
-): Promise<{ plan: Section[]; usage: ModelUsage }> {
+): Promise<{ sections: Section[]; calls: ModelCall[] }> {
   // Unusable answers are re-asked here, and only here: the default clients do not retry them
   // (see `retryTransportFailuresOnly`), so attempts never multiply.
   const roleNames = configuration.roles.map((role) => role.name);
   const schema = planSchemaFor(roleNames);
   const model = models({ role: "planner", configuration });
-  // The plan's JSON schema (strict-compatible: every field required, no extra properties) rather
-  // than the zod object: the OpenAI SDK then leaves parsing to LangChain's output parser, so with
-  // includeRaw an unusable answer still comes back with its token usage for the ledger. The zod
-  // schema validates the answer below, in `checkPlan`.
-  const jsonSchema = structuredOutputSchema(schema);
-  const planner = model.withStructuredOutput(jsonSchema, { name: "plan", includeRaw: true });
-  let usage: ModelUsage = { model: chatModelName(model), ...NO_USAGE };
   const messages = [
     new SystemMessage(configuration.plannerPrompt),
     new HumanMessage(
@@ -127,20 +117,25 @@ async function planSections(
       }),
     ),
   ];
+  const calls: ModelCall[] = [];
   let lastError: PlanError | undefined;
   for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
+    const answer = await askStructured({
+      model,
+      schema,
+      name: "plan",
+      messages,
+      callOptions: { tags: ["planner"], metadata: { attempt } },
+    });
+    calls.push({ role: "planner", model: answer.model, ...answer.usage });
     try {
-      const answer = await askPlanner(() =>
-        planner.invoke(messages, { tags: ["planner"], metadata: { attempt } }),
-      );
-      usage = { ...usage, ...addUsage(usage, usageOf(answer.raw as AIMessage | undefined)) };
-      if (answer.parsed === null || answer.parsed === undefined) {
+      if (answer.problem !== undefined) {
         throw new PlanError({
-          message: "the planner's answer is not a valid plan (it could not be parsed)",
-          plan: (answer.raw as AIMessage | undefined)?.content,
+          message: `the planner's answer is not a valid plan (${answer.problem})`,
+          plan: answer.content,
         });
       }
-      return { plan: checkPlan(answer.parsed, configuration, warnings, schema), usage };
+      return { sections: checkPlan(answer.value.sections, configuration, warnings), calls };
     } catch (error) {
       if (!PlanError.isInstance(error)) throw error;
       lastError = error;
@@ -153,43 +148,17 @@ async function planSections(
   });
 }
 
-/** Calls the planner; an answer that cannot be parsed becomes a `PlanError`, other errors pass. */
-async function askPlanner(
-  call: () => Promise<{ raw: unknown; parsed: unknown }>,
-): Promise<{ raw: unknown; parsed: unknown }> {
-  try {
-    return await call();
-  } catch (error) {
-    if (!isUnusableAnswerError(error)) throw error;
-    throw new PlanError({
-      message: `the planner's answer is not a valid plan (${(error as Error).message})`,
-      plan: (error as { llmOutput?: unknown }).llmOutput,
-      cause: error,
-    });
-  }
-}
-
-/** Validates the answer against the plan schema, cuts it to `maxSections` and gives it ids. */
+/** Cuts the planned sections to `maxSections` and gives them ids; an empty plan is unusable. */
 function checkPlan(
-  answer: unknown,
+  planned: { name: string; description: string; role?: string; dependsOn?: string[] }[],
   configuration: Configuration,
   warnings: string[],
-  schema: ReturnType<typeof planSchemaFor>,
 ): Section[] {
-  const result = schema.safeParse(answer);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new PlanError({
-      message: `the planner's answer is not a valid plan (${issue?.path.join(".") || "plan"}: ${issue?.message ?? "invalid"})`,
-      plan: answer,
-      cause: result.error,
-    });
-  }
-  let sections = result.data.sections;
+  let sections = planned;
   if (sections.length === 0) {
     throw new PlanError({
       message: "the planner returned an empty plan (no sections)",
-      plan: answer,
+      plan: { sections: planned },
     });
   }
   if (sections.length > configuration.maxSections) {
@@ -201,7 +170,11 @@ function checkPlan(
   try {
     return withIds(sections, "plan.sections");
   } catch (error) {
-    throw new PlanError({ message: (error as Error).message, plan: answer, cause: error });
+    throw new PlanError({
+      message: (error as Error).message,
+      plan: { sections: planned },
+      cause: error,
+    });
   }
 }
 
@@ -217,116 +190,4 @@ function samePlan(given: Section[] | undefined, current: Section[]): boolean {
         section.description === current[index]!.description,
     )
   );
-}
-
-function announce(
-  config: LangGraphRunnableConfig,
-  plan: Section[],
-  source: "planner" | "input" | "checkpoint",
-): void {
-  emitProgress(config, {
-    type: "plan_ready",
-    source,
-    sections: plan.map(({ id, name }) => ({ id, name })),
-  });
-}
-
-/**
- * Gives each section its writer's role. With the default roster nothing changes (no role). With a
- * configured roster, a section keeps the role it names (which must be on the roster) and a section
- * without one gets the roster's first role.
- */
-function assignRoles(plan: Section[], configuration: Configuration): Section[] {
-  const names = configuration.roles.map((role) => role.name);
-  const isDefault = JSON.stringify(configuration.roles) === JSON.stringify(DEFAULT_ROLES);
-  return plan.map((section) => {
-    if (section.role !== undefined && !names.includes(section.role)) {
-      throw new InvalidInputError({
-        field: "sections",
-        message: `Section "${section.name}" names the role "${section.role}", which is not on the roster (${names.join(", ")}).`,
-      });
-    }
-    if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
-    return { ...section, role: section.role ?? names[0] };
-  });
-}
-
-/**
- * A later planning round: the planner sees names and short summaries of what was written and may
- * add sections (ids continue, within `maxSections` in all) or none, which completes the plan.
- */
-async function replan(
-  models: ChatModelProvider,
-  configuration: Configuration,
-  state: ReportStateType,
-  config: LangGraphRunnableConfig,
-): Promise<ReportUpdate> {
-  const round = state.planningRound + 1;
-  const room = configuration.maxSections - state.plan.length;
-  const done = { replanRequested: false, planningRound: round };
-  // No room, or nothing to add, means the plan is complete: no further rounds.
-  const complete = { replanRequested: false, planningRound: configuration.maxPlanningRounds };
-  if (room <= 0) return complete;
-  const model = models({ role: "planner", configuration });
-  const schema = planSchemaFor(configuration.roles.map((role) => role.name));
-  const byId = new Map(state.completedSections.map((section) => [section.id, section]));
-  const written = state.plan.flatMap((section) => {
-    const completed = byId.get(section.id);
-    return completed
-      ? [
-          {
-            id: section.id,
-            name: section.name,
-            summary: completed.content.slice(0, 300).replace(/\s+/g, " "),
-          },
-        ]
-      : [];
-  });
-  // The sections are written by now: an unusable answer keeps the plan (with a warning); it
-  // never fails the run.
-  const unusable = `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`;
-  let answer: { raw: unknown; parsed: unknown };
-  try {
-    answer = await askPlanner(() =>
-      model
-        .withStructuredOutput(structuredOutputSchema(schema), { name: "plan", includeRaw: true })
-        .invoke(
-          [
-            new SystemMessage(configuration.plannerPrompt),
-            new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
-          ],
-          { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
-        ),
-    );
-  } catch (error) {
-    if (!PlanError.isInstance(error)) throw error;
-    return { ...complete, warnings: [unusable] };
-  }
-  const usage = usageOf(answer.raw as AIMessage | undefined);
-  const plannerUsage = { ...state.plannerUsage, ...addUsage(state.plannerUsage, usage) };
-  const parsed = schema.safeParse(answer.parsed);
-  if (!parsed.success) return { ...complete, plannerUsage, warnings: [unusable] };
-  const proposed = parsed.data.sections.slice(0, room);
-  if (proposed.length === 0) return { ...complete, plannerUsage };
-  const offset = state.plan.length;
-  let added: Section[];
-  try {
-    const numbered = proposed.map((section, index) => ({
-      ...section,
-      id: `s${offset + index + 1}`,
-    }));
-    // Ids and dependencies are checked over the whole plan, old sections and new.
-    added = withIds([...state.plan, ...numbered], "plan.sections").slice(offset);
-  } catch {
-    return { ...done, plannerUsage, warnings: [unusable] };
-  }
-  added = assignRoles(added, configuration);
-  const plan = [...state.plan, ...added];
-  emitProgress(config, {
-    type: "plan_ready",
-    source: "replan",
-    round,
-    sections: added.map(({ id, name }) => ({ id, name })),
-  });
-  return { ...done, plan, plannerUsage };
 }

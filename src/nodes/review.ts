@@ -1,8 +1,5 @@
 import { Command, Overwrite, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { resolveConfiguration } from "../graph/configuration.js";
-import { emitProgress } from "../graph/events.js";
-import { fanOut } from "../graph/routing.js";
-import type { ReportStateType } from "../graph/state.js";
+import { resolveConfiguration } from "../schemas/configuration.js";
 import { withIds } from "../schemas/input.js";
 import {
   PLAN_REVIEW_ANSWERS,
@@ -11,30 +8,33 @@ import {
   type PlanReviewRequest,
 } from "../schemas/review.js";
 import type { Section } from "../schemas/section.js";
+import type { ReportStateType } from "../schemas/state.js";
 
 /**
- * The review_plan node (only reached with `reviewPlan: true`), a person's checkpoint between the
- * plan and the work it costs:
+ * The review_plan node (reached from dispatch when a plan awaits review, `reviewPlan: true`), a
+ * person's checkpoint between the plan and the work it costs:
  * 1. pauses the run with the plan as the interrupt value (`PlanReviewRequest`);
  * 2. on resume, reads the answer: approve, an edited list of sections, or feedback;
  * 3. an answer it cannot use pauses again with the reason in `error`, so the thread stays resumable;
  *    so does feedback once `maxPlanRevisions` is used up;
- * 4. approve or edit: fans the (edited) plan out to the workers; feedback: back to the orchestrator,
- *    which plans again with the previous plan and the feedback.
+ * 4. approve: the plan goes to dispatch to be written; edit: the edited plan replaces it (and is
+ *    announced by dispatch); feedback: back to the orchestrator, which plans again with the
+ *    previous plan and the feedback.
  * It is its own node so that resuming re-runs only the review, never the planner.
  */
 export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConfig): Command {
   const configuration = resolveConfiguration(config);
-  const revisionsLeft = Math.max(0, configuration.maxPlanRevisions - state.planRevisions);
+  const plan = state.plan!;
+  const revisionsLeft = Math.max(0, configuration.maxPlanRevisions - plan.revisions);
   let error: string | undefined;
-  let decision: { review: PlanReview; plan?: Section[] } | undefined;
+  let decision: { review: PlanReview; sections?: Section[] } | undefined;
   // Each unusable answer costs one more interrupt; on resume LangGraph replays the answers given
   // so far, in order, so this loop ends where the reviewer left off.
   while (!decision) {
     const request: PlanReviewRequest = {
       type: "plan_review",
       topic: state.topic,
-      plan: state.plan,
+      plan: plan.sections,
       revisionsLeft,
       answers: PLAN_REVIEW_ANSWERS,
       ...(error ? { error } : {}),
@@ -46,7 +46,7 @@ export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConf
       error = `No revisions left (maxPlanRevisions is ${configuration.maxPlanRevisions}): approve the plan or edit it.`;
     } else if (parsed.review.action === "edit") {
       try {
-        decision = { review: parsed.review, plan: withIds(parsed.review.sections, "sections") };
+        decision = { review: parsed.review, sections: withIds(parsed.review.sections, "sections") };
       } catch (invalid) {
         error = `${(invalid as Error).message} ${PLAN_REVIEW_ANSWERS}`;
       }
@@ -55,33 +55,30 @@ export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConf
     }
   }
 
-  if (decision.review.action === "feedback") {
+  const { review, sections } = decision;
+  if (review.action === "feedback") {
     return new Command({
-      update: { planFeedback: decision.review.feedback, planRevisions: state.planRevisions + 1 },
+      update: {
+        plan: {
+          ...plan,
+          status: "revise",
+          feedback: review.feedback,
+          revisions: plan.revisions + 1,
+        },
+      },
       goto: "orchestrator",
     });
   }
-  const plan = decision.plan ?? state.plan;
-  if (decision.plan) {
-    emitProgress(config, {
-      type: "plan_ready",
-      source: "review",
-      sections: plan.map(({ id, name }) => ({ id, name })),
+  if (sections) {
+    return new Command({
+      update: {
+        plan: { ...plan, sections, status: "approved", source: "review" },
+        completedSections: new Overwrite([]),
+        failedSections: new Overwrite([]),
+      },
+      goto: "dispatch",
     });
   }
-  const approved = {
-    ...state,
-    plan,
-    completedSections: decision.plan ? [] : state.completedSections,
-    failedSections: decision.plan ? [] : state.failedSections,
-  };
-  return new Command({
-    update: {
-      planApproved: true,
-      ...(decision.plan
-        ? { plan, completedSections: new Overwrite([]), failedSections: new Overwrite([]) }
-        : {}),
-    },
-    goto: fanOut(approved, config),
-  });
+  // Approved as announced before the review: written without a second announcement.
+  return new Command({ update: { plan: { ...plan, status: "writing" } }, goto: "dispatch" });
 }

@@ -1,38 +1,17 @@
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import { resolveConfiguration } from "../graph/configuration.js";
-import type { ReportStateType, ReportUpdate } from "../graph/state.js";
-import { annotateNodeRun } from "../graph/tracing.js";
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { RunnableLambda } from "@langchain/core/runnables";
 import { z } from "zod";
-import { HumanMessage, SystemMessage, type AIMessage } from "@langchain/core/messages";
 import { OrchestratorWorkersError } from "../errors.js";
-import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
-import type { Configuration } from "../schemas/configuration.js";
-import { structuredOutputSchema } from "../schemas/json-schema.js";
-import { aggregatorUserPrompt } from "./prompts.js";
-import {
-  NO_USAGE,
-  addUsage,
-  costOf,
-  usageOf,
-  type ModelPrice,
-  type ModelUsage,
-  type UsageLedger,
-} from "../schemas/usage.js";
+import type { ChatModelProvider } from "../models/chat-models.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
+import { askStructured } from "../models/structured-output.js";
+import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { aggregatorUserPrompt } from "../schemas/prompts.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
+import type { ReportStateType, ReportUpdate } from "../schemas/state.js";
+import { tokensUsed, usageFooter, usageLedger, type ModelCall } from "../schemas/usage.js";
 
-/**
- * The synthesizer node, which assembles the report:
- * 1. indexes completed sections by id (a later entry for the same id wins);
- * 2. walks the plan in order, never the arrival order or the names, writing a `## <name>` heading
- *    and the section's body, or a visible marker (with the error, when its worker failed) where a
- *    section is missing;
- * 3. puts the topic as the title, and labels a report written by the offline model;
- * 4. numbers the sources the sections cite (`[key]` becomes `[n]`, in reading order, one number per
- *    source across sections) and ends with a References list;
- * 5. sums the token usage of the run (planner and sections), prices it, and ends the report with
- *    a line that says so; the ledger goes to the `usage` key and the run's trace metadata.
- */
 const FramingSchema = z.object({
   introduction: z.string().describe("A short introduction: what the report covers and why."),
   transitions: z
@@ -61,8 +40,9 @@ const AnswerSchema = z.object({
  * 5. with `synthesis: "llm"`, has the aggregator model write an introduction, transitions and a
  *    conclusion around the sections (kept as written), or one combined answer; it reads summaries
  *    instead of the sections when they exceed `aggregatorTokenBudget`;
- * 6. sums the token usage of the run, prices it, and ends the report with a line that says so; the
- *    ledger goes to the `usage` key and the run's trace metadata.
+ * 6. sums the token usage of the run from its recorded calls, prices it, and ends the report with
+ *    a line that says so; the ledger goes to the `usage` key, and into the trace as the metadata
+ *    of the child run (`assemble`) that puts the report together.
  */
 export function createSynthesizerNode(dependencies: { models: ChatModelProvider }) {
   return async function synthesizer(
@@ -70,29 +50,34 @@ export function createSynthesizerNode(dependencies: { models: ChatModelProvider 
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
     const configuration = resolveConfiguration(config);
+    // Whether the budget stopped the run is read before the aggregator's own call adds to it.
+    const budgetSpent =
+      configuration.maxTotalTokens !== undefined &&
+      tokensUsed(state.modelCalls) >= configuration.maxTotalTokens;
     let framing: Framing | undefined;
-    let aggregatorUsage: ModelUsage | undefined;
+    const modelCalls: ModelCall[] = [];
     if (configuration.synthesis === "llm" && state.completedSections.length > 0) {
-      ({ framing, usage: aggregatorUsage } = await frame(
-        dependencies.models,
-        configuration,
-        state,
-      ));
+      const framed = await frame(dependencies.models, configuration, state);
+      framing = framed.framing;
+      modelCalls.push(framed.call);
     }
-    const usage = usageLedger(state, configuration.prices, aggregatorUsage);
-    annotateNodeRun(config, {
-      metadata: {
-        total_tokens: usage.total.total,
-        input_tokens: usage.total.input,
-        output_tokens: usage.total.output,
-        estimated_cost_usd: usage.estimatedCostUsd,
-      },
-    });
-    const body =
-      framing?.answer !== undefined
-        ? assembleAnswer(state, framing.answer)
-        : assembleReport(state, framing);
-    return { report: `${body}\n---\n\n${usageFooter(usage)}\n`, usage };
+    const usage = usageLedger([...state.modelCalls, ...modelCalls], configuration.prices);
+    const metadata = {
+      total_tokens: usage.total.total,
+      input_tokens: usage.total.input,
+      output_tokens: usage.total.output,
+      estimated_cost_usd: usage.estimatedCostUsd,
+    };
+    const report = await RunnableLambda.from(() => {
+      const body =
+        framing?.answer !== undefined
+          ? assembleAnswer(state, framing.answer)
+          : assembleReport({ ...state, plan: state.plan?.sections ?? [], budgetSpent }, framing);
+      return `${body}\n---\n\n${usageFooter(usage)}\n`;
+    })
+      .withConfig({ runName: "assemble", metadata })
+      .invoke(undefined, config);
+    return { report, usage, modelCalls };
   };
 }
 
@@ -108,10 +93,9 @@ async function frame(
   models: ChatModelProvider,
   configuration: Configuration,
   state: ReportStateType,
-): Promise<{ framing: Framing; usage: ModelUsage }> {
-  const model = models({ role: "aggregator", configuration });
+): Promise<{ framing: Framing; call: ModelCall }> {
   const byId = new Map(state.completedSections.map((section) => [section.id, section]));
-  const written = state.plan.flatMap((section) => {
+  const written = (state.plan?.sections ?? []).flatMap((section) => {
     const completed = byId.get(section.id);
     return completed ? [{ id: section.id, name: section.name, text: completed.content }] : [];
   });
@@ -126,32 +110,35 @@ async function frame(
   const sections = summarized
     ? written.map((section) => ({ ...section, text: summaryOf(section.text, share) }))
     : written;
-  const schema = configuration.synthesisOutput === "answer" ? AnswerSchema : FramingSchema;
-  const answer = await model
-    .withStructuredOutput(structuredOutputSchema(schema), { name: "synthesis", includeRaw: true })
-    .invoke(
-      [
-        new SystemMessage(configuration.aggregatorPrompt),
-        new HumanMessage(
-          aggregatorUserPrompt({
-            topic: state.topic,
-            sections,
-            summarized,
-            output: configuration.synthesisOutput,
-          }),
-        ),
-      ],
-      { tags: ["aggregator"] },
-    );
-  const usage = { model: chatModelName(model), ...usageOf(answer.raw as AIMessage) };
-  const parsed = schema.safeParse(answer.parsed);
-  if (!parsed.success) {
+  const schema: z.ZodType<Framing> =
+    configuration.synthesisOutput === "answer" ? AnswerSchema : FramingSchema;
+  const answer = await askStructured({
+    model: models({ role: "aggregator", configuration }),
+    schema,
+    name: "synthesis",
+    messages: [
+      new SystemMessage(configuration.aggregatorPrompt),
+      new HumanMessage(
+        aggregatorUserPrompt({
+          topic: state.topic,
+          sections,
+          summarized,
+          output: configuration.synthesisOutput,
+        }),
+      ),
+    ],
+    callOptions: { tags: ["aggregator"] },
+  });
+  if (answer.problem !== undefined) {
     throw new OrchestratorWorkersError(
       "SynthesisError",
-      "The aggregator's answer is not a valid synthesis.",
+      `The aggregator's answer is not a valid synthesis (${answer.problem}).`,
     );
   }
-  return { framing: parsed.data, usage };
+  return {
+    framing: answer.value,
+    call: { role: "aggregator", model: answer.model, ...answer.usage },
+  };
 }
 
 /** The opening of a section, cut at a sentence end near `characters`. */
@@ -176,59 +163,6 @@ function assembleAnswer(
   return `${parts.join("\n\n")}\n`;
 }
 
-/** The run's token usage: the planner's and each written section's, summed and priced. */
-export function usageLedger(
-  state: Pick<ReportStateType, "plannerUsage" | "completedSections">,
-  prices: Record<string, ModelPrice>,
-  aggregatorUsage?: ModelUsage,
-): UsageLedger {
-  const calls = [
-    ...(state.plannerUsage.total > 0 ? [state.plannerUsage] : []),
-    ...(aggregatorUsage ? [aggregatorUsage] : []),
-    ...state.completedSections.map((section) => ({
-      model: section.model,
-      ...(section.usage ?? NO_USAGE),
-    })),
-  ];
-  let cost: number | null = 0;
-  const unpriced = new Set<string>();
-  for (const call of calls) {
-    const callCost = costOf(call, call.model, prices);
-    if (callCost === undefined) unpriced.add(call.model);
-    else if (cost !== null) cost += callCost;
-  }
-  if (unpriced.size > 0) cost = null;
-  const { model: _model, ...planner } = state.plannerUsage;
-  return {
-    planner,
-    sections: Object.fromEntries(
-      state.completedSections.map((section) => [section.id, section.usage ?? NO_USAGE]),
-    ),
-    total: addUsage(...calls),
-    ...(aggregatorUsage
-      ? {
-          aggregator: {
-            input: aggregatorUsage.input,
-            output: aggregatorUsage.output,
-            total: aggregatorUsage.total,
-          },
-        }
-      : {}),
-    estimatedCostUsd: cost,
-    unpricedModels: [...unpriced],
-  };
-}
-
-/** One line for the end of the report: tokens used and the estimated cost. */
-export function usageFooter(usage: UsageLedger): string {
-  const count = (value: number) => value.toLocaleString("en-US");
-  const cost =
-    usage.estimatedCostUsd === null
-      ? `estimated cost unknown (no price for ${usage.unpricedModels.join(", ")})`
-      : `estimated cost $${usage.estimatedCostUsd.toFixed(4)}`;
-  return `_Tokens: ${count(usage.total.input)} in, ${count(usage.total.output)} out, ${count(usage.total.total)} in all; ${cost}._`;
-}
-
 /** Assembles the Markdown report from the plan and the completed sections. */
 export function assembleReport(
   state: {
@@ -236,7 +170,8 @@ export function assembleReport(
     plan: { id: string; name: string }[];
     completedSections: CompletedSection[];
     failedSections?: FailedSection[];
-    budgetExhausted?: boolean;
+    /** Whether the run's token budget stopped it before every section was started. */
+    budgetSpent?: boolean;
   },
   framing?: Framing,
 ): string {
@@ -267,7 +202,7 @@ export function assembleReport(
       content ??
         (failed
           ? `_This section is missing: writing it failed (${failed.error})._`
-          : state.budgetExhausted
+          : state.budgetSpent
             ? `_This section was not written: the run's token budget (maxTotalTokens) was spent._`
             : `_This section is missing: it was not written._`),
     );

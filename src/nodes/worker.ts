@@ -2,41 +2,53 @@ import {
   HumanMessage,
   SystemMessage,
   ToolMessage,
+  type AIMessage,
   type BaseMessage,
 } from "@langchain/core/messages";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { RunnableLambda } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import type { Source } from "../schemas/section.js";
-import { MAX_TOOL_OUTPUT_CHARACTERS, sourcesIn } from "../tools/results.js";
-import { NO_USAGE, addUsage, usageOf, type Usage } from "../schemas/usage.js";
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { SectionError } from "../errors.js";
-import { resolveConfiguration } from "../graph/configuration.js";
-import { emitProgress } from "../graph/events.js";
-import type { ReportUpdate, WorkerInputType } from "../graph/state.js";
+import { SectionError, shortMessage } from "../errors.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
-import type { Configuration } from "../schemas/configuration.js";
-import { FINAL_STEP_PROMPT, TOOL_USE_PROMPT, rolePrompt, writerUserPrompt } from "./prompts.js";
-import { annotateNodeRun } from "../graph/tracing.js";
+import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { emitProgress } from "../schemas/events.js";
+import {
+  FINAL_STEP_PROMPT,
+  TOOL_USE_PROMPT,
+  rolePrompt,
+  writerUserPrompt,
+} from "../schemas/prompts.js";
+import type { CompletedSection, Source } from "../schemas/section.js";
+import { sourcesIn } from "../schemas/sources.js";
+import type { ReportUpdate, WorkerInputType } from "../schemas/state.js";
+import { usageOf, type ModelCall } from "../schemas/usage.js";
+import { MAX_TOOL_OUTPUT_CHARACTERS } from "../tools/results.js";
 
-/**
- * Creates the worker node, which writes one section:
- * 1. receives only the topic and its own section (through `Send`), never the whole state;
- * 2. asks the writer model for the section's Markdown body;
- * 3. drops a leading heading that repeats the section's name (the synthesizer adds it);
- * 4. with tools, runs a bounded tool-calling loop (`maxWorkerSteps` model calls, the last one
- *    included) and records the sources its section cites; without tools, makes exactly one call;
- * 5. appends `{ id, name, content, model, ... }` to `completedSections`;
- * 6. when writing fails after the model client's own retries, records `{ id, name, error }` in
- *    `failedSections` and lets the other sections finish, unless `failFast` is configured.
- *    Interrupts, cancellation and fail-fast runs still propagate the error.
- */
 /** What a worker needs: where its model comes from, and the tools it may call. */
 export interface WorkerDependencies {
   models: ChatModelProvider;
   tools?: StructuredToolInterface[];
 }
 
+/** The model calls of one section, recorded as they are made (a failed section's were paid too). */
+type CallLog = ModelCall[];
+
+/**
+ * Creates the worker node, which writes one section:
+ * 1. receives only the topic and its own section (through `Send`), never the whole state;
+ * 2. does its work in a child run named after the section, with the section's id, name and role
+ *    in its metadata and tags, so each section reads as its own run in a trace;
+ * 3. asks the writer model for the section's Markdown body: one call, or, with tools, a bounded
+ *    tool-calling loop (`maxWorkerSteps` model calls, the last one without tools) that records the
+ *    sources its section cites;
+ * 4. drops a leading heading that repeats the section's name (the synthesizer adds it);
+ * 5. appends `{ id, name, content, model, ... }` to `completedSections` and its calls to
+ *    `modelCalls`;
+ * 6. when writing fails after the model client's own retries, records `{ id, name, error }` in
+ *    `failedSections` (and the calls it paid for) and lets the other sections finish, unless
+ *    `failFast` is configured. Interrupts, cancellation and fail-fast runs still propagate.
+ */
 export function createWorkerNode(dependencies: WorkerDependencies) {
   return async function worker(
     input: WorkerInputType,
@@ -44,18 +56,44 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
   ): Promise<ReportUpdate> {
     const { section } = input;
     const configuration = resolveConfiguration(config);
+    const calls: CallLog = [];
+    const metadata = {
+      section_id: section.id,
+      section_name: section.name,
+      ...(section.role ? { role: section.role } : {}),
+    };
+    emitProgress(config, {
+      type: "section_started",
+      id: section.id,
+      name: section.name,
+      ...(section.role ? { role: section.role } : {}),
+    });
     try {
-      return await writeSection(dependencies, configuration, input, config);
+      const completed = await RunnableLambda.from((sectionInput: WorkerInputType) =>
+        writeSection(dependencies, configuration, sectionInput, calls),
+      )
+        .withConfig({ runName: section.name, metadata, tags: [`section:${section.id}`] })
+        .invoke(input, config);
+      emitProgress(config, {
+        type: "section_completed",
+        id: section.id,
+        name: section.name,
+        characters: completed.content.length,
+      });
+      return { completedSections: [completed], modelCalls: calls };
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
-      const message = errorMessage(error);
+      const message = shortMessage(error);
       emitProgress(config, {
         type: "section_failed",
         id: section.id,
         name: section.name,
         error: message,
       });
-      return { failedSections: [{ id: section.id, name: section.name, error: message }] };
+      return {
+        failedSections: [{ id: section.id, name: section.name, error: message }],
+        modelCalls: calls,
+      };
     }
   };
 }
@@ -65,24 +103,22 @@ async function writeSection(
   dependencies: WorkerDependencies,
   configuration: Configuration,
   { topic, section, dependencies: builtOn }: WorkerInputType,
-  config: LangGraphRunnableConfig,
-): Promise<ReportUpdate> {
+  calls: CallLog,
+): Promise<CompletedSection> {
   const writer = dependencies.models({ role: "writer", configuration });
-  const sectionMetadata = {
-    section_id: section.id,
-    section_name: section.name,
-    ...(section.role ? { role: section.role } : {}),
-  };
+  const model = chatModelName(writer);
+  const record = (message: AIMessage) =>
+    calls.push({ role: "writer", model, sectionId: section.id, ...usageOf(message) });
   const role = configuration.roles.find((candidate) => candidate.name === section.role);
-  annotateNodeRun(config, { metadata: sectionMetadata, tags: [`section:${section.id}`] });
-  emitProgress(config, {
-    type: "section_started",
-    id: section.id,
-    name: section.name,
-    ...(section.role ? { role: section.role } : {}),
-  });
   // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
-  const callOptions = { metadata: sectionMetadata, tags: ["writer", `section:${section.id}`] };
+  const callOptions = {
+    metadata: {
+      section_id: section.id,
+      section_name: section.name,
+      ...(section.role ? { role: section.role } : {}),
+    },
+    tags: ["writer", `section:${section.id}`],
+  };
   const tools = dependencies.tools ?? [];
   const systemPrompt = [
     configuration.writerPrompt,
@@ -99,9 +135,17 @@ async function writeSection(
         tools,
         messages,
         maxSteps: configuration.maxWorkerSteps,
-        callOptions,
+        call: async (bound, history) => {
+          const response = await bound.invoke(history, callOptions);
+          record(response);
+          return response;
+        },
       })
-    : await writeOnce(writer, messages, callOptions);
+    : await (async () => {
+        const response = await writer.invoke(messages, callOptions);
+        record(response);
+        return { text: response.text, steps: 1, hitStepLimit: false, sources: [] };
+      })();
   const content = sectionBody(written.text, section.name);
   if (!content) {
     throw new SectionError({
@@ -110,26 +154,15 @@ async function writeSection(
       message: `The writer model returned no text for section "${section.name}" (${section.id}).`,
     });
   }
-  emitProgress(config, {
-    type: "section_completed",
-    id: section.id,
-    name: section.name,
-    characters: content.length,
-  });
   const cited = written.sources.filter((source) => content.includes(`[${source.key}]`));
   return {
-    completedSections: [
-      {
-        id: section.id,
-        name: section.name,
-        content,
-        model: chatModelName(writer),
-        usage: written.usage,
-        ...(tools.length
-          ? { sources: cited, steps: written.steps, hitStepLimit: written.hitStepLimit }
-          : {}),
-      },
-    ],
+    id: section.id,
+    name: section.name,
+    content,
+    model,
+    ...(tools.length
+      ? { sources: cited, steps: written.steps, hitStepLimit: written.hitStepLimit }
+      : {}),
   };
 }
 
@@ -139,24 +172,13 @@ interface WrittenText {
   steps: number;
   hitStepLimit: boolean;
   sources: Source[];
-  usage: Usage;
 }
 
-/** One model call, no tools: a worker's whole job when it has none. */
-async function writeOnce(
-  writer: BaseChatModel,
+/** A model call of the loop: `bound` is the writer with or without its tools. */
+type LoopCall = (
+  bound: { invoke: BaseChatModel["invoke"] },
   messages: BaseMessage[],
-  callOptions: { metadata: Record<string, unknown>; tags: string[] },
-): Promise<WrittenText> {
-  const response = await writer.invoke(messages, callOptions);
-  return {
-    text: response.text,
-    steps: 1,
-    hitStepLimit: false,
-    sources: [],
-    usage: usageOf(response),
-  };
-}
+) => Promise<AIMessage>;
 
 /**
  * The tool loop: the model, bound to the tools, asks for tool calls; each is run and its (bounded)
@@ -169,41 +191,41 @@ async function writeWithTools(options: {
   tools: StructuredToolInterface[];
   messages: BaseMessage[];
   maxSteps: number;
-  callOptions: { metadata: Record<string, unknown>; tags: string[] };
+  call: LoopCall;
 }): Promise<WrittenText> {
-  const { writer, tools, messages, maxSteps, callOptions } = options;
+  const { writer, tools, messages, maxSteps, call } = options;
   if (typeof writer.bindTools !== "function") {
     throw new Error(`The writer model (${chatModelName(writer)}) cannot call tools.`);
   }
   const withTools = writer.bindTools(tools);
   const byName = new Map(tools.map((candidate) => [candidate.name, candidate]));
   const sources = new Map<string, Source>();
-  let usage = NO_USAGE;
   const finish = (text: string, steps: number, hitStepLimit: boolean): WrittenText => ({
     text,
     steps,
     hitStepLimit,
     sources: [...sources.values()],
-    usage,
   });
   for (let step = 1; step <= maxSteps; step += 1) {
     if (step === maxSteps) {
-      const last = await writer.invoke(
+      const last = await call(
+        writer,
         step > 1 ? [...messages, new HumanMessage(FINAL_STEP_PROMPT)] : messages,
-        callOptions,
       );
-      usage = addUsage(usage, usageOf(last));
       return finish(last.text, step, true);
     }
-    const response = await withTools.invoke(messages, callOptions);
-    usage = addUsage(usage, usageOf(response));
+    const response = await call(withTools, messages);
     if (!response.tool_calls?.length) return finish(response.text, step, false);
     messages.push(response);
-    for (const call of response.tool_calls) {
-      const output = await runTool(byName.get(call.name), call.name, call.args);
+    for (const toolCall of response.tool_calls) {
+      const output = await runTool(byName.get(toolCall.name), toolCall.name, toolCall.args);
       for (const source of sourcesIn(output)) sources.set(source.key, source);
       messages.push(
-        new ToolMessage({ content: output, tool_call_id: call.id ?? call.name, name: call.name }),
+        new ToolMessage({
+          content: output,
+          tool_call_id: toolCall.id ?? toolCall.name,
+          name: toolCall.name,
+        }),
       );
     }
   }
@@ -222,15 +244,8 @@ async function runTool(
     const text = typeof output === "string" ? output : JSON.stringify(output);
     return text.slice(0, MAX_TOOL_OUTPUT_CHARACTERS);
   } catch (error) {
-    return `Tool error: ${errorMessage(error)}`;
+    return `Tool error: ${shortMessage(error)}`;
   }
-}
-
-/** One line, at most 300 characters: enough to tell what went wrong, small enough for the state. */
-function errorMessage(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const line = text.replace(/\s*\n\s*/g, " ").trim();
-  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 /** The section's body: trimmed, without a first heading that only repeats the section's name. */

@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { InvalidInputError } from "../errors.js";
 import {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
-} from "../nodes/prompts.js";
+} from "./prompts.js";
+import { PRESETS, type PresetName } from "./presets.js";
 import { DEFAULT_PRICES, ModelPriceSchema } from "./usage.js";
 
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
@@ -18,6 +20,8 @@ export const RoleSchema = z.object({
     .min(1)
     .describe("What the role knows and how it writes; added to its writer's system prompt."),
 });
+
+export type Role = z.infer<typeof RoleSchema>;
 
 /** The default roster: one generalist, so runs without a roster are unchanged. */
 export const DEFAULT_ROLES = [
@@ -201,3 +205,33 @@ export const ConfigurationSchema = z.object({
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;
 /** Configuration with defaults applied. */
 export type Configuration = z.output<typeof ConfigurationSchema>;
+
+/** The parts of a run's config that carry configuration (LangGraph's `RunnableConfig`). */
+export interface ConfigurationSource {
+  configurable?: Record<string, unknown>;
+  context?: unknown;
+}
+
+/**
+ * Resolves a run's configuration, the one place that does: fields from `config.configurable`
+ * (LangGraph Studio, the SDK, and `invoke(input, { configurable })`) overlaid with
+ * `config.context`, over the chosen preset's settings, validated, and defaults filled in. Unknown
+ * keys such as `thread_id` are ignored.
+ */
+export function resolveConfiguration(config?: ConfigurationSource): Configuration {
+  const given = {
+    ...(config?.configurable ?? {}),
+    ...((config?.context as Record<string, unknown> | undefined) ?? {}),
+  };
+  // A preset is a set of defaults: what the run sets explicitly wins.
+  const preset = PRESETS[(given as { preset?: PresetName }).preset ?? "report"] ?? {};
+  const result = ConfigurationSchema.safeParse({ ...preset, ...given });
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join(".");
+  throw new InvalidInputError({
+    field,
+    message: `Invalid configuration "${field}": ${issue.message}.`,
+    cause: result.error,
+  });
+}

@@ -1,5 +1,6 @@
 import { InvalidInputError } from "../errors.js";
 import type { InputSection, Section } from "./section.js";
+import { DEFAULT_ROLES, type Role } from "./configuration.js";
 
 /** Longest topic accepted, in characters: a topic is a subject or a question, not a document. */
 export const MAX_TOPIC_LENGTH = 2000;
@@ -120,4 +121,24 @@ export function checkDependencies(sections: Section[], field: string): void {
     for (const section of ready) done.add(section.id);
     remaining = remaining.filter((section) => !done.has(section.id));
   }
+}
+
+/**
+ * Gives each section its writer's role. With the default roster nothing changes (no role). With a
+ * configured roster, a section keeps the role it names (which must be on the roster) and a section
+ * without one gets the roster's first role.
+ */
+export function assignRoles(plan: Section[], roles: Role[]): Section[] {
+  const names = roles.map((role) => role.name);
+  const isDefault = JSON.stringify(roles) === JSON.stringify(DEFAULT_ROLES);
+  return plan.map((section) => {
+    if (section.role !== undefined && !names.includes(section.role)) {
+      throw new InvalidInputError({
+        field: "sections",
+        message: `Section "${section.name}" names the role "${section.role}", which is not on the roster (${names.join(", ")}).`,
+      });
+    }
+    if (isDefault) return section.role === undefined ? section : { ...section, role: undefined };
+    return { ...section, role: section.role ?? names[0] };
+  });
 }

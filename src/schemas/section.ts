@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { UsageSchema } from "./usage.js";
 
 /** A section as the planner proposes it: what it is called and what it covers. */
 export const PlannedSectionSchema = z.object({
@@ -27,6 +26,11 @@ export const SectionSchema = PlannedSectionSchema.extend({
     .array(z.string())
     .optional()
     .describe("Ids of the sections whose text this one builds on; it is written after them."),
+  round: z
+    .number()
+    .int()
+    .optional()
+    .describe("The planning round that added the section, when later than the first."),
 });
 
 /** A section given in the input as a ready-made plan; the id is assigned when it is missing. */
@@ -67,7 +71,6 @@ export const CompletedSectionSchema = z.object({
     .array(SourceSchema)
     .optional()
     .describe("Sources the worker's tools returned that the section cites."),
-  usage: UsageSchema.optional().describe("Tokens of the model calls that wrote the section."),
   steps: z
     .number()
     .optional()

@@ -43,13 +43,17 @@ export const DEFAULT_PRICES: Record<string, z.infer<typeof ModelPriceSchema>> = 
   "offline-placeholder": { inputPerMillion: 0, outputPerMillion: 0 },
 };
 
-/** Usage of one model's calls. */
-export const ModelUsageSchema = UsageSchema.extend({
-  model: z.string().describe("The model that made the calls."),
+/** One model call of a run, as the node that made it records it: who asked, which model, what it cost. */
+export const ModelCallSchema = UsageSchema.extend({
+  role: z
+    .enum(["planner", "writer", "aggregator"])
+    .describe("The part of the graph that made the call."),
+  model: z.string().describe("The model that answered."),
+  sectionId: z.string().optional().describe("The section a writer's call was for."),
 });
 
 export type Usage = z.infer<typeof UsageSchema>;
-export type ModelUsage = z.infer<typeof ModelUsageSchema>;
+export type ModelCall = z.infer<typeof ModelCallSchema>;
 export type UsageLedger = z.infer<typeof UsageLedgerSchema>;
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 
@@ -89,4 +93,50 @@ export function costOf(
   const price = prices[model];
   if (!price) return undefined;
   return (usage.input * price.inputPerMillion + usage.output * price.outputPerMillion) / 1_000_000;
+}
+
+/**
+ * The run's token usage, derived from its recorded model calls: the planner's, each section's (its
+ * writer's calls, failed attempts included), the aggregator's, the total, and the cost priced
+ * from `prices` (null, with the models named, when one has no price).
+ */
+export function usageLedger(calls: ModelCall[], prices: Record<string, ModelPrice>): UsageLedger {
+  const sections: Record<string, Usage> = {};
+  for (const call of calls) {
+    if (call.role === "writer" && call.sectionId !== undefined) {
+      sections[call.sectionId] = addUsage(sections[call.sectionId], call);
+    }
+  }
+  const aggregatorCalls = calls.filter((call) => call.role === "aggregator");
+  let cost: number | null = 0;
+  const unpriced = new Set<string>();
+  for (const call of calls) {
+    const callCost = costOf(call, call.model, prices);
+    if (callCost === undefined) unpriced.add(call.model);
+    else if (cost !== null) cost += callCost;
+  }
+  if (unpriced.size > 0) cost = null;
+  return {
+    planner: addUsage(...calls.filter((call) => call.role === "planner")),
+    sections,
+    ...(aggregatorCalls.length ? { aggregator: addUsage(...aggregatorCalls) } : {}),
+    total: addUsage(...calls),
+    estimatedCostUsd: cost,
+    unpricedModels: [...unpriced],
+  };
+}
+
+/** One line for the end of the report: tokens used and the estimated cost. */
+export function usageFooter(usage: UsageLedger): string {
+  const count = (value: number) => value.toLocaleString("en-US");
+  const cost =
+    usage.estimatedCostUsd === null
+      ? `estimated cost unknown (no price for ${usage.unpricedModels.join(", ")})`
+      : `estimated cost $${usage.estimatedCostUsd.toFixed(4)}`;
+  return `_Tokens: ${count(usage.total.input)} in, ${count(usage.total.output)} out, ${count(usage.total.total)} in all; ${cost}._`;
+}
+
+/** Tokens of all the given calls. */
+export function tokensUsed(calls: Usage[]): number {
+  return calls.reduce((total, call) => total + call.total, 0);
 }

@@ -1,30 +1,9 @@
-import type { Source } from "../schemas/section.js";
+import type { ToolResult } from "../schemas/sources.js";
+
+export { sourcesIn, type ToolResult } from "../schemas/sources.js";
 
 /** Most characters of one tool result the model sees: tool output is untrusted and bounded. */
 export const MAX_TOOL_OUTPUT_CHARACTERS = 6000;
-
-/** One passage a tool returns; `key` is what the writer cites in square brackets. */
-export interface ToolResult extends Source {
-  text: string;
-}
-
-/**
- * Reads the sources out of a tool's output. Tools of this package return
- * `{ results: [{ key, title, location, text }] }` as JSON; other tools' output yields none.
- */
-export function sourcesIn(output: string): Source[] {
-  try {
-    const parsed = JSON.parse(output) as { results?: unknown };
-    if (!Array.isArray(parsed.results)) return [];
-    return parsed.results.flatMap((result: Partial<ToolResult>) =>
-      typeof result.key === "string" && typeof result.title === "string"
-        ? [{ key: result.key, title: result.title, location: String(result.location ?? "") }]
-        : [],
-    );
-  } catch {
-    return [];
-  }
-}
 
 /** Most characters of one passage's text in a tool result. */
 const MAX_PASSAGE_CHARACTERS = 1500;

@@ -1,5 +1,3 @@
-import type { IncomingMessage } from "node:http";
-
 /**
  * The test process's environment without the variables that change how this project runs (model
  * server, tracing, database, working directory), so a child process starts from a known state.
@@ -14,12 +12,4 @@ export function cleanEnvironment(): Record<string, string> {
   );
 }
 
-/** An HTTP request's body as text. */
-export function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    request.on("error", reject);
-  });
-}
+export { readBody } from "../../src/testing/http.js";

@@ -9,7 +9,7 @@ export interface CliResult {
   stderr: string;
 }
 
-const CLI = resolve("src/cli.ts");
+const CLI = resolve("src/cli/main.ts");
 
 /**
  * Runs the CLI as a user would, in a child process (through tsx, like `npm run report`), with a

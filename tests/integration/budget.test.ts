@@ -1,7 +1,7 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { buildGraph } from "../../src/graph/graph.js";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 describe("token budget (maxTotalTokens)", () => {

@@ -10,8 +10,8 @@ import {
   startOpenAIServer,
   type OpenAIServer,
   type RecordedRequest,
-} from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+} from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 
 const API_KEY = "sk-test-0123456789-SECRET";
 
@@ -253,7 +253,7 @@ describe("report graph with the real ChatOpenAI client against a local server", 
     const usage = result.usage!;
     expect(usage.total).toEqual(sum(server.requests));
     expect(usage.planner).toEqual(sum(server.planRequests()));
-    for (const section of result.plan) {
+    for (const section of result.plan!.sections) {
       expect(usage.sections[section.id]).toEqual(
         sum(server.sectionRequests().filter((request) => request.sectionName === section.name)),
       );

@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 import { runCli } from "../helpers/run-cli.js";
 import { startWikipediaServer } from "../helpers/wikipedia-server.js";
 

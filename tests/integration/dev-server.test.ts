@@ -1,6 +1,6 @@
 import { Client } from "@langchain/langgraph-sdk";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 import { startDevServer, type DevServer } from "../helpers/dev-server.js";
 import { headings } from "../helpers/report.js";
 

@@ -3,8 +3,8 @@ import { headings } from "../helpers/report.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 import { runCli, startCli } from "../helpers/run-cli.js";
 
 const API_KEY = "sk-durability-SECRET-77";

@@ -7,8 +7,8 @@ import {
   type OpenAIServer,
   type OpenAIServerOptions,
   type RecordedRequest,
-} from "../helpers/openai-server.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+} from "../../src/testing/index.js";
+import { defaultPlan } from "../../src/testing/index.js";
 
 /** How many requests each section received. */
 function requestsPerSection(server: OpenAIServer): Map<string, number> {

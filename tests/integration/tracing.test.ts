@@ -1,9 +1,9 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startOpenAIServer, type OpenAIServer } from "../helpers/openai-server.js";
+import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
 import { startLangSmithReceiver, type LangSmithReceiver } from "../helpers/langsmith-receiver.js";
-import { defaultPlan } from "../helpers/scripted-chat-model.js";
+import { defaultPlan } from "../../src/testing/index.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const OPENAI_KEY = "sk-trace-test-OPENAI-SECRET";
@@ -47,22 +47,32 @@ describe("LangSmith tracing, against a local receiver", () => {
     expect(count("worker")).toBe(3);
     expect(count("synthesizer")).toBe(1);
 
+    // Each worker's work is one child run named after its section, carrying the section's metadata.
     const workers = children.filter((run) => run.name === "worker");
+    const sectionRuns = workers.map((worker) => {
+      const below = runs.filter((run) => run.parent_run_id === worker.id);
+      expect(below).toHaveLength(1);
+      return below[0]!;
+    });
     expect(
-      workers
-        .map((run) => [run.extra?.metadata?.section_id, run.extra?.metadata?.section_name])
+      sectionRuns
+        .map((run) => [
+          run.name,
+          run.extra?.metadata?.section_id,
+          run.extra?.metadata?.section_name,
+        ])
         .sort(),
     ).toEqual([
-      ["s1", "Part 1"],
-      ["s2", "Part 2"],
-      ["s3", "Part 3"],
+      ["Part 1", "s1", "Part 1"],
+      ["Part 2", "s2", "Part 2"],
+      ["Part 3", "s3", "Part 3"],
     ]);
-    for (const worker of workers) {
-      expect(worker.tags).toContain(`section:${String(worker.extra?.metadata?.section_id)}`);
+    for (const section of sectionRuns) {
+      expect(section.tags).toContain(`section:${String(section.extra?.metadata?.section_id)}`);
       // The worker's model call sits under it and names the section too.
-      const llm = runs.filter((run) => run.parent_run_id === worker.id && run.run_type === "llm");
+      const llm = runs.filter((run) => run.parent_run_id === section.id && run.run_type === "llm");
       expect(llm).toHaveLength(1);
-      expect(llm[0]!.extra?.metadata?.section_id).toBe(worker.extra?.metadata?.section_id);
+      expect(llm[0]!.extra?.metadata?.section_id).toBe(section.extra?.metadata?.section_id);
     }
     const orchestrator = children.find((run) => run.name === "orchestrator")!;
     // withStructuredOutput wraps the model call in a sequence, so look below the node, at any depth.
@@ -73,10 +83,13 @@ describe("LangSmith tracing, against a local receiver", () => {
       plannerCalls.some((run) => run.run_type === "llm" && run.tags?.includes("planner")),
     ).toBe(true);
 
-    // The synthesizer's run carries the run's token usage.
+    // The synthesizer's assembly carries the run's token usage.
     const synthesizerRun = children.find((run) => run.name === "synthesizer")!;
-    expect(synthesizerRun.extra?.metadata?.total_tokens).toEqual(expect.any(Number));
-    expect(synthesizerRun.extra?.metadata?.total_tokens as number).toBeGreaterThan(0);
+    const assemble = runs.find(
+      (run) => run.parent_run_id === synthesizerRun.id && run.name === "assemble",
+    )!;
+    expect(assemble.extra?.metadata?.total_tokens).toEqual(expect.any(Number));
+    expect(assemble.extra?.metadata?.total_tokens as number).toBeGreaterThan(0);
 
     // No key in any payload the tracer sent.
     for (const body of receiver.bodies()) {

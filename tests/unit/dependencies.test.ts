@@ -1,7 +1,7 @@
 import { buildGraph } from "../../src/graph/graph.js";
-import type { ProgressEvent } from "../../src/graph/events.js";
+import type { ProgressEvent } from "../../src/schemas/events.js";
 import { InvalidInputError, PlanError } from "../../src/errors.js";
-import { ScriptedChatModel, sectionNameOf } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, sectionNameOf } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 const plan = {

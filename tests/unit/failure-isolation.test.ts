@@ -1,6 +1,6 @@
 import { buildGraph } from "../../src/graph/graph.js";
-import type { ProgressEvent } from "../../src/graph/events.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import type { ProgressEvent } from "../../src/schemas/events.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
 describe("failure isolation", () => {
   test("a failing worker does not discard its siblings: the run completes and the report marks the gap", async () => {

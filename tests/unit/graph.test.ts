@@ -1,9 +1,9 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
-import type { ProgressEvent } from "../../src/graph/events.js";
+import type { ProgressEvent } from "../../src/schemas/events.js";
 import { InvalidInputError, PlanError } from "../../src/errors.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
 describe("report graph with a scripted model", () => {
   test("plans once, writes one section per planned section, and assembles them in plan order", async () => {
@@ -18,7 +18,8 @@ describe("report graph with a scripted model", () => {
 
     const completedOrder: string[] = [];
     let result:
-      { report: string; plan: { id: string }[]; completedSections: unknown[] } | undefined;
+      | { report: string; plan?: { sections: { id: string }[] }; completedSections: unknown[] }
+      | undefined;
     for await (const [mode, chunk] of await graph.stream(
       { topic: "How tides work" },
       { streamMode: ["custom", "values"] },
@@ -36,7 +37,13 @@ describe("report graph with a scripted model", () => {
     expect(headings(result!.report)).toEqual(plan.map((section) => section.name));
     expect(result!.report.startsWith("# How tides work\n")).toBe(true);
     expect(result!.report).toContain("## Part 2\n\nBody of Part 2.");
-    expect(result!.plan.map((section) => section.id)).toEqual(["s1", "s2", "s3", "s4", "s5"]);
+    expect(result!.plan!.sections.map((section) => section.id)).toEqual([
+      "s1",
+      "s2",
+      "s3",
+      "s4",
+      "s5",
+    ]);
   });
 
   test("tells the planner the topic and the section bound", async () => {
@@ -94,7 +101,7 @@ describe("report graph with a scripted model", () => {
     });
     expect(model.planCalls).toHaveLength(0);
     expect(model.writeCalls).toHaveLength(2);
-    expect(result.plan.map((section) => section.id)).toEqual(["intro", "s2"]);
+    expect(result.plan!.sections.map((section) => section.id)).toEqual(["intro", "s2"]);
     expect(headings(result.report)).toEqual(["Intro", "Body"]);
   });
 
@@ -104,7 +111,7 @@ describe("report graph with a scripted model", () => {
       { topic: "Tides" },
       { configurable: { maxSections: 4 } },
     );
-    expect(result.plan).toHaveLength(4);
+    expect(result.plan!.sections).toHaveLength(4);
     expect(model.writeCalls).toHaveLength(4);
     expect(result.warnings).toEqual([
       "The planner proposed 6 sections; kept the first 4 (maxSections).",

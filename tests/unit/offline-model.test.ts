@@ -7,7 +7,7 @@ import {
   OfflineChatModel,
 } from "../../src/models/offline-chat-model.js";
 import { createChatModelProvider, usesOfflineModel } from "../../src/models/chat-models.js";
-import { resolveConfiguration } from "../../src/graph/configuration.js";
+import { resolveConfiguration } from "../../src/schemas/configuration.js";
 import { ChatOpenAI } from "@langchain/openai";
 
 describe("offline model", () => {
@@ -17,7 +17,7 @@ describe("offline model", () => {
     const second = await graph.invoke({ topic: "How tides work" });
     expect(first.report).toBe(second.report);
     expect(first.report).toContain(OFFLINE_NOTICE);
-    expect(first.plan.length).toBeGreaterThan(1);
+    expect(first.plan!.sections.length).toBeGreaterThan(1);
     expect(first.completedSections.every((section) => section.model === OFFLINE_MODEL_NAME)).toBe(
       true,
     );

@@ -1,9 +1,9 @@
-import { resolveConfiguration } from "../../src/graph/configuration.js";
+import { resolveConfiguration } from "../../src/schemas/configuration.js";
 import { InvalidInputError } from "../../src/errors.js";
 import { assembleReport } from "../../src/nodes/synthesizer.js";
 import { sectionBody } from "../../src/nodes/worker.js";
 import { DEFAULT_MODEL } from "../../src/schemas/configuration.js";
-import { PLANNER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
+import { PLANNER_SYSTEM_PROMPT } from "../../src/schemas/prompts.js";
 
 describe("resolveConfiguration", () => {
   test("fills defaults and ignores keys that are not configuration", () => {

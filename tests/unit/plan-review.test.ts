@@ -1,7 +1,7 @@
 import { Command, MemorySaver } from "@langchain/langgraph";
 import { buildGraph } from "../../src/graph/graph.js";
 import type { PlanReviewRequest } from "../../src/schemas/review.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 function setup(options: { maxPlanRevisions?: number } = {}) {
@@ -56,7 +56,7 @@ describe("plan review (reviewPlan: true)", () => {
       model.writeCalls.map((call) => /<Section name>\n(.*)\n/.exec(call.prompt)?.[1]).sort(),
     ).toEqual(["Moon", "Sun"]);
     expect(headings(result.report)).toEqual(["Moon", "Sun"]);
-    expect(result.plan.map((section) => section.id)).toEqual(["s1", "s2"]);
+    expect(result.plan!.sections.map((section) => section.id)).toEqual(["s1", "s2"]);
   });
 
   test("feedback re-plans with the previous plan and the feedback, then asks again", async () => {

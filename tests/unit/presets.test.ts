@@ -1,8 +1,8 @@
 import { buildGraph } from "../../src/graph/graph.js";
 import { PRESETS } from "../../src/schemas/presets.js";
-import { PLANNER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
-import { resolveConfiguration } from "../../src/graph/configuration.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { PLANNER_SYSTEM_PROMPT } from "../../src/schemas/prompts.js";
+import { resolveConfiguration } from "../../src/schemas/configuration.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 describe("presets", () => {

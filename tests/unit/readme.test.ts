@@ -5,7 +5,7 @@ import {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
-} from "../../src/nodes/prompts.js";
+} from "../../src/schemas/prompts.js";
 
 describe("README", () => {
   test("the configuration table lists every field with its real default", async () => {

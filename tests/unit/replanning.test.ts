@@ -1,6 +1,6 @@
 import { buildGraph } from "../../src/graph/graph.js";
-import type { ProgressEvent } from "../../src/graph/events.js";
-import { ScriptedChatModel, defaultPlan, sectionNameOf } from "../helpers/scripted-chat-model.js";
+import type { ProgressEvent } from "../../src/schemas/events.js";
+import { ScriptedChatModel, defaultPlan, sectionNameOf } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 describe("re-planning from results (maxPlanningRounds)", () => {
@@ -16,7 +16,7 @@ describe("re-planning from results (maxPlanningRounds)", () => {
           : { sections: defaultPlan(2) },
     });
     const events: ProgressEvent[] = [];
-    let output: { report: string; plan: { id: string }[] } | undefined;
+    let output: { report: string; plan?: { sections: { id: string }[] } } | undefined;
     for await (const [mode, chunk] of await buildGraph({ model }).stream(
       { topic: "Tides" },
       { configurable: { maxPlanningRounds: 2 }, streamMode: ["custom", "values"] },
@@ -40,7 +40,7 @@ describe("re-planning from results (maxPlanningRounds)", () => {
     });
     const tidal = model.writeCalls.find((call) => sectionNameOf(call.prompt) === "Tidal power")!;
     expect(tidal.prompt).toContain("## Part 1\n\nBody of Part 1.");
-    expect(output!.plan.map((section) => section.id)).toEqual(["s1", "s2", "s3"]);
+    expect(output!.plan!.sections.map((section) => section.id)).toEqual(["s1", "s2", "s3"]);
     expect(headings(output!.report)).toEqual(["Part 1", "Part 2", "Tidal power"]);
   });
 
@@ -66,7 +66,7 @@ describe("re-planning from results (maxPlanningRounds)", () => {
       { topic: "Tides" },
       { configurable: { maxPlanningRounds: 5, maxSections: 4 } },
     );
-    expect(result.plan).toHaveLength(4);
+    expect(result.plan!.sections).toHaveLength(4);
     // Round 2 filled the room; round 3 had none left, so no third call was made.
     expect(model.planCalls).toHaveLength(2);
   });

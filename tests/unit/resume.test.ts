@@ -1,7 +1,7 @@
 import { MemorySaver } from "@langchain/langgraph";
 import { headings } from "../helpers/report.js";
 import { buildGraph } from "../../src/graph/graph.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
 describe("re-running a thread", () => {
   test("after failures, only the failed sections are written again", async () => {

@@ -1,9 +1,9 @@
 import { buildGraph } from "../../src/graph/graph.js";
-import type { ProgressEvent } from "../../src/graph/events.js";
+import type { ProgressEvent } from "../../src/schemas/events.js";
 import { InvalidInputError } from "../../src/errors.js";
-import { WRITER_SYSTEM_PROMPT } from "../../src/nodes/prompts.js";
-import { resolveConfiguration } from "../../src/graph/configuration.js";
-import { ScriptedChatModel, defaultPlan, sectionNameOf } from "../helpers/scripted-chat-model.js";
+import { WRITER_SYSTEM_PROMPT } from "../../src/schemas/prompts.js";
+import { resolveConfiguration } from "../../src/schemas/configuration.js";
+import { ScriptedChatModel, defaultPlan, sectionNameOf } from "../../src/testing/index.js";
 
 const roster = [
   { name: "physics generalist", background: "Explains physics to a general audience." },
@@ -84,7 +84,7 @@ describe("specialist roles", () => {
   test("with the default roster nothing changes: no role in the plan or the writer's prompt", async () => {
     const model = new ScriptedChatModel({ plan: defaultPlan(2) });
     const result = await buildGraph({ model }).invoke({ topic: "Tides" });
-    expect(result.plan.every((section) => section.role === undefined)).toBe(true);
+    expect(result.plan!.sections.every((section) => section.role === undefined)).toBe(true);
     expect(model.writeCalls.every((call) => call.messages[0] === WRITER_SYSTEM_PROMPT)).toBe(true);
     expect(model.planCalls[0]!.prompt).not.toContain("<Roles>");
   });

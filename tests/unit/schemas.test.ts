@@ -1,5 +1,5 @@
 import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { ReportInput, ReportOutput, ReportState, WorkerInput } from "../../src/graph/state.js";
+import { ReportInput, ReportOutput, ReportState, WorkerInput } from "../../src/schemas/state.js";
 import { ConfigurationSchema } from "../../src/schemas/configuration.js";
 import { PlanSchema } from "../../src/schemas/plan.js";
 

@@ -1,5 +1,5 @@
 import { buildGraph } from "../../src/graph/graph.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
 describe("synthesis modes", () => {

@@ -12,7 +12,7 @@ import {
   defaultPlan,
   sectionNameOf,
   type RecordedCall,
-} from "../helpers/scripted-chat-model.js";
+} from "../../src/testing/index.js";
 
 async function sourcesDirectory(): Promise<string> {
   const directory = await mkdtemp(join(tmpdir(), "sources-"));

@@ -1,7 +1,7 @@
 import { createWikipediaTool } from "../../src/tools/wikipedia.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { startWikipediaServer } from "../helpers/wikipedia-server.js";
-import { ScriptedChatModel, defaultPlan } from "../helpers/scripted-chat-model.js";
+import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
 describe("the Wikipedia tool", () => {
   test("searches the MediaWiki API and returns article introductions citable by title and URL", async () => {

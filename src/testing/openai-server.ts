@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readBody } from "./process.js";
+import type { PlannedSection } from "../schemas/section.js";
+import { readBody } from "./http.js";
 import { sectionNameOf } from "./scripted-chat-model.js";
-import type { PlannedSection } from "../../src/schemas/section.js";
 
 /** A chat-completions request as the server received it. */
 export interface RecordedRequest {

@@ -1,16 +1,19 @@
 import { z } from "zod";
 import { registry, type ReducedZodChannel, type UpdateType } from "@langchain/langgraph/zod";
+import { PlanStateSchema } from "./plan.js";
 import {
   CompletedSectionSchema,
   FailedSectionSchema,
   InputSectionSchema,
   SectionSchema,
-} from "../schemas/section.js";
-import { ModelUsageSchema, UsageLedgerSchema } from "../schemas/usage.js";
+} from "./section.js";
+import { ModelCallSchema, UsageLedgerSchema } from "./usage.js";
 
 // Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
 // state, input, output *and* configuration schemas from zod graphs, but skips the configuration
-// schema of `StateSchema` graphs.
+// schema of `StateSchema` graphs. LangGraph validates the whole state on every update, so every
+// key costs every section time: the state holds data only, and what can be derived (the usage
+// ledger from the calls, whether a budget is spent) is computed where it is needed.
 
 const topic = z.string().describe("What the report is about, in a sentence or a question.");
 const sections = z
@@ -19,52 +22,13 @@ const sections = z
   .describe(
     "Optional ready-made plan: when given, the planner model is skipped and these sections are written as given.",
   );
-// Defaults come from the registry: a zod `.default()` does not seed a channel nobody wrote yet.
-const plan = z
-  .array(SectionSchema)
-  .describe("The planned sections, in reading order, each with its stable id.")
-  .register(registry, { default: () => [] });
+const plan = PlanStateSchema.optional().describe(
+  "The plan: its sections in reading order, and where it stands (status, round, revisions).",
+);
 const report = z.string().default("").describe("The assembled Markdown report.");
-const planTopic = z
-  .string()
-  .describe(
-    "The topic the current plan was made for; a run on the same thread and topic keeps the plan and its finished sections.",
-  )
-  .register(registry, { default: () => "" });
-
-const plannerUsage = ModelUsageSchema.describe(
-  "Tokens of the planner's calls for the current plan, revisions included.",
-).register(registry, { default: () => ({ model: "", input: 0, output: 0, total: 0 }) });
 const usage = UsageLedgerSchema.optional().describe(
   "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
 );
-
-const planningRound = z
-  .number()
-  .describe("The planning round the run is in (1 for the first plan).")
-  .register(registry, { default: () => 0 });
-const replanRequested = z
-  .boolean()
-  .describe("Set by dispatch when a round is written and another planning round may add sections.")
-  .register(registry, { default: () => false });
-
-const budgetExhausted = z
-  .boolean()
-  .describe("Whether the run stopped starting sections because its token budget was spent.")
-  .register(registry, { default: () => false });
-
-const planApproved = z
-  .boolean()
-  .describe("Whether the current plan may be written: approved by a reviewer, or not under review.")
-  .register(registry, { default: () => false });
-const planFeedback = z
-  .string()
-  .describe("A reviewer's feedback that the next planning must address (empty when there is none).")
-  .register(registry, { default: () => "" });
-const planRevisions = z
-  .number()
-  .describe("How many times a reviewer has sent the plan back with feedback in this run.")
-  .register(registry, { default: () => 0 });
 
 /**
  * A list that nodes append to (a reducer-backed key): each update's items are added at the end. The
@@ -96,29 +60,26 @@ const failedSections = appendedList(
   FailedSectionSchema,
   "Sections whose worker failed after its retries; the report marks them as missing.",
 );
+const modelCalls = appendedList(
+  ModelCallSchema,
+  "Every model call of the current plan (tokens, model, who made it), appended by the node that made it; the usage ledger is computed from them.",
+);
 const warnings = appendedList(
   z.string(),
   "Things the run did differently from what was asked (for example a plan cut to maxSections).",
 );
 
-/** The graph's full state. */
+/** The graph's full state: nine keys, all data. */
 export const ReportState = z.object({
   topic,
   sections,
   plan,
-  planTopic,
-  planApproved,
-  planFeedback,
-  planRevisions,
-  plannerUsage,
-  usage,
-  budgetExhausted,
-  planningRound,
-  replanRequested,
   completedSections,
   failedSections,
+  modelCalls,
   warnings,
   report,
+  usage,
 });
 
 /** What a caller passes in: a topic, and optionally a ready-made plan. */

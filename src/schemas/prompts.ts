@@ -161,3 +161,15 @@ returned. When you have what you need, write the section; do not call tools afte
 /** The last message of a tool-using worker that reached its step limit. */
 export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
 you use with their keys in square brackets.`;
+
+/**
+ * Reads the `<Tag>value</Tag>` blocks of a prompt built by this module, by tag. The offline model
+ * and the test doubles use it to know which section a writing request is for.
+ */
+export function promptBlocks(text: string): Map<string, string> {
+  const blocks = new Map<string, string>();
+  for (const match of text.matchAll(/<([A-Za-z][\w ]*)>\n?([\s\S]*?)\n?<\/\1>/g)) {
+    blocks.set(match[1]!, match[2]!.trim());
+  }
+  return blocks;
+}

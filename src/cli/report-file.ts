@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, link, open, rename, stat, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError } from "../errors.js";
 
 /**
  * Checks, before any work is done, that `path` can be written: its directory exists and is

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { PlanReviewRequest } from "./schemas/review.js";
+import type { PlanReviewRequest } from "../schemas/review.js";
 
 /** How the CLI talks to the reviewer: prompts on stderr, answers one line at a time. */
 export interface ReviewTerminal {

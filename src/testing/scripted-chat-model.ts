@@ -2,8 +2,9 @@ import {
   LocalChatModel,
   type LocalChatReply,
   type LocalChatRequest,
-} from "../../src/models/local-chat-model.js";
-import type { PlannedSection } from "../../src/schemas/section.js";
+} from "../models/local-chat-model.js";
+import { promptBlocks } from "../schemas/prompts.js";
+import type { PlannedSection } from "../schemas/section.js";
 
 /** One call the scripted model received. */
 export interface RecordedCall {
@@ -38,7 +39,10 @@ export interface ScriptedChatModelOptions {
   delayMs?: (call: RecordedCall) => number;
 }
 
-/** A chat model for unit tests: scripted answers, and a record of every prompt it received. */
+/**
+ * A chat model for tests: scripted answers, and a record of every call it received. Calls are told
+ * apart by the structured-output schema they force ("plan", "synthesis"), not by their text.
+ */
 export class ScriptedChatModel extends LocalChatModel {
   readonly model = "scripted";
   readonly calls: RecordedCall[] = [];
@@ -116,5 +120,5 @@ export function defaultPlan(count: number): PlannedSection[] {
 
 /** The section name in a worker prompt, as `writerUserPrompt` writes it. */
 export function sectionNameOf(prompt: string): string | undefined {
-  return /<Section name>\n([\s\S]*?)\n<\/Section name>/.exec(prompt)?.[1];
+  return promptBlocks(prompt).get("Section name");
 }

@@ -1,0 +1,5 @@
+import type { Linter } from "eslint";
+
+/** The layering rule's ESLint configs (see eslint.layers.js). */
+declare const layers: Linter.Config[];
+export default layers;

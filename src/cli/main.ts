@@ -1,0 +1,239 @@
+#!/usr/bin/env node
+/**
+ * Command-line entry: `npm run report -- "<topic>" [options]`. The only module that reads argv.
+ * Exit codes: 0 the report was written, 1 the run failed, 2 bad usage or input (nothing was sent
+ * to a model and nothing was written).
+ */
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { pathToFileURL } from "node:url";
+import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
+import { Command as GraphCommand } from "@langchain/langgraph";
+import { readEnvironment, type Environment } from "../env.js";
+import { InvalidInputError, OrchestratorWorkersError, shortMessage } from "../errors.js";
+import { buildGraph } from "../graph/graph.js";
+import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
+import type { ProgressEvent } from "../schemas/events.js";
+import type { PlanReviewRequest } from "../schemas/review.js";
+import type { ReportOutputType } from "../schemas/state.js";
+import { usageFooter } from "../schemas/usage.js";
+import { parseArguments, prepareRun, type RunRequest } from "./options.js";
+import { ProgressDisplay } from "./progress.js";
+import { writeFileAtomically } from "./report-file.js";
+import { askPlanReview } from "./review-prompt.js";
+import { ObservedCheckpointer, openRunStore } from "./run-store.js";
+
+/** Where the CLI writes: injectable so tests can capture output. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Next line of standard input, or undefined at its end (plan review answers). */
+  readLine: () => Promise<string | undefined>;
+  /** Closes standard input's reader, if one was opened. */
+  closeInput: () => void;
+  /** Editor command for editing a plan, when the CLI runs in a terminal. */
+  editor?: string;
+}
+
+type StreamInput = Parameters<ReturnType<typeof buildGraph>["stream"]>[0];
+
+let stdinLines: AsyncIterator<string> | undefined;
+let stdinReader: ReturnType<typeof createInterface> | undefined;
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  // Opened on first use only: a reader on stdin would keep a run without --review alive.
+  readLine: async () => {
+    stdinReader ??= createInterface({ input: process.stdin, terminal: false });
+    stdinLines ??= stdinReader[Symbol.asyncIterator]();
+    const next = await stdinLines.next();
+    // Typed answers echo themselves; piped ones are echoed so the transcript reads right.
+    if (!next.done && !process.stdin.isTTY) process.stderr.write(`${next.value}\n`);
+    return next.done ? undefined : next.value;
+  },
+  closeInput: () => stdinReader?.close(),
+  editor: process.stdin.isTTY ? readEnvironment().editor : undefined,
+};
+
+/**
+ * Runs the CLI with `argv` (without node and script) and returns the exit code:
+ * 1. parses and checks the options (exit 2 with one line for anything wrong, before any call);
+ * 2. opens the run store and the thread (a new one, or the one `--thread` names);
+ * 3. streams the run, showing the plan and each stored section, and answers plan reviews;
+ * 4. writes the report and says what failed, with how to retry it.
+ */
+export async function runCli(
+  argv: string[],
+  environment: Environment = readEnvironment(),
+  io: CliIo = defaultIo,
+): Promise<number> {
+  const secrets = [environment.openaiApiKey].filter((value): value is string => Boolean(value));
+  const say = (text: string) => io.stderr(redact(text, secrets));
+  let resumeHint: string | undefined;
+  const onInterrupt = () => {
+    say(`\nInterrupted. ${resumeHint}\n`);
+    process.exit(130);
+  };
+  try {
+    const parsed = parseArguments(argv, io);
+    if (typeof parsed === "number") return parsed;
+    const request = await prepareRun(parsed.topic, parsed.options, environment);
+    const store = await openRunStore({
+      postgresUrl: environment.postgresUrl,
+      sqlitePath: resolve(environment.workingDirectory, request.options.db),
+    });
+    try {
+      const progress = new ProgressDisplay(say, request.options.quiet ?? false);
+      const graph = buildGraph({
+        environment,
+        offline: request.options.offline,
+        checkpointer: new ObservedCheckpointer(store.checkpointer, (writes) =>
+          progress.onSaved(writes),
+        ),
+        tools: request.tools,
+        onOfflineModel: (notice) => say(`note: ${notice}\n`),
+      });
+      const threadId = request.options.thread ?? randomUUID();
+      const config = {
+        configurable: { ...request.configurable, thread_id: threadId },
+        maxConcurrency: request.configuration.maxConcurrency,
+        // Every finished section is on disk before the run goes on: a crash loses none of them.
+        durability: "sync" as const,
+      };
+      const thread = await openThread(graph, config, request);
+      // Printed even with --quiet: the thread id is what resumes the run after a crash.
+      say(
+        `${thread.resuming ? "Resuming" : thread.previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
+      );
+      resumeHint = `Finished sections are saved: run again with --thread ${threadId} to resume.`;
+      process.once("SIGINT", onInterrupt);
+      if (thread.resuming) progress.resumeFrom(thread.stored);
+      else if (!thread.previousTopic && !request.options.quiet)
+        say(startLine(request, environment));
+
+      let next: StreamInput = thread.resuming ? null : request.input;
+      for (;;) {
+        for await (const event of await graph.stream(next, { ...config, streamMode: "custom" })) {
+          progress.onEvent(event as ProgressEvent, thread.stored.done);
+        }
+        // A run under review stops after planning; ask, then resume with the answer.
+        const review = (await graph.getState(config)).tasks.flatMap((task) => task.interrupts)[0]
+          ?.value as PlanReviewRequest | undefined;
+        if (!review) break;
+        const answer = await answerReview(review, request, threadId, io, say);
+        if (answer === undefined) return 1;
+        next = new GraphCommand({ resume: answer });
+      }
+      const final = (await graph.getState(config)).values as ReportOutputType;
+      return await finish(final, request, threadId, say, io);
+    } finally {
+      await store.close();
+    }
+  } catch (error) {
+    if (InvalidInputError.isInstance(error)) {
+      say(`error: ${error.message}\n`);
+      return 2;
+    }
+    const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
+    const message = shortMessage(error, { withName: false, maxLength: 2000 });
+    say(`error${kind}: ${message}${resumeHint ? ` ${resumeHint}` : ""}\n`);
+    return 1;
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+    io.closeInput();
+    // LangSmith sends traces in the background; a plain exit would drop them.
+    await awaitAllCallbacks();
+  }
+}
+
+/** What the thread already holds: nothing, an unfinished run to resume, or a finished one. */
+async function openThread(
+  graph: ReturnType<typeof buildGraph>,
+  config: { configurable: { thread_id: string } },
+  request: RunRequest,
+) {
+  const previous = await graph.getState(config);
+  const values = previous.values as Partial<ReportOutputType> & { topic?: string };
+  const previousTopic = values.topic;
+  if (previousTopic !== undefined && previousTopic !== request.input.topic) {
+    throw new InvalidInputError({
+      field: "thread",
+      message: `Thread ${config.configurable.thread_id} is a run about "${previousTopic}": give that topic to resume it, or another --thread for a new run.`,
+    });
+  }
+  return {
+    previousTopic,
+    // An unfinished run resumes where it stopped (LangGraph re-runs only the tasks with no saved
+    // result); a finished one is run again, and the orchestrator keeps its plan and sections.
+    resuming: previous.next.length > 0,
+    // getState applies the stored results of the step that was cut short, so they count here.
+    stored: {
+      total: values.plan?.sections.length ?? 0,
+      done: values.completedSections?.length ?? 0,
+    },
+  };
+}
+
+function startLine(request: RunRequest, environment: Environment): string {
+  if (request.input.sections) {
+    return `Writing ${request.input.sections.length} sections from the ready-made plan...\n`;
+  }
+  const offline = usesOfflineModel({ environment, offline: request.options.offline });
+  const model = offline ? "" : ` with ${modelNameFor("planner", request.configuration)}`;
+  return `Planning "${request.input.topic}"${model}...\n`;
+}
+
+/** Asks the person at the terminal to review the plan; undefined when there is no answer. */
+async function answerReview(
+  review: PlanReviewRequest,
+  request: RunRequest,
+  threadId: string,
+  io: CliIo,
+  say: (text: string) => void,
+): Promise<unknown> {
+  if (!request.options.review) {
+    say(
+      `error: Thread ${threadId} is waiting for its plan to be reviewed: run again with --review.\n`,
+    );
+    return undefined;
+  }
+  const answer = await askPlanReview(review, { say, readLine: io.readLine, editor: io.editor });
+  if (answer === undefined) {
+    say(
+      `\nerror: No answer to the plan review. The run is paused: run again with --thread ${threadId} --review.\n`,
+    );
+  }
+  return answer;
+}
+
+/** Writes the report, prints the warnings and the bill, and says what failed: the exit code. */
+async function finish(
+  final: ReportOutputType,
+  request: RunRequest,
+  threadId: string,
+  say: (text: string) => void,
+  io: CliIo,
+): Promise<number> {
+  for (const warning of final.warnings ?? []) say(`warning: ${warning}\n`);
+  if (final.usage) say(`${usageFooter(final.usage).replace(/^_|_$/g, "")}\n`);
+  if (!final.report) throw new Error("The run ended without a report.");
+  await writeFileAtomically(request.out, final.report, { force: request.options.force ?? false });
+  io.stdout(`${request.out}\n`);
+  const failed = final.failedSections ?? [];
+  if (failed.length === 0) return 0;
+  say(
+    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId} to retry only those:\n`,
+  );
+  for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
+  return 1;
+}
+
+function redact(text: string, secrets: string[]): string {
+  return secrets.reduce((result, secret) => result.split(secret).join("[redacted]"), text);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

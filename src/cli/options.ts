@@ -1,0 +1,293 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import type { Environment } from "../env.js";
+import { InvalidInputError } from "../errors.js";
+import {
+  resolveConfiguration,
+  type Configuration,
+  type ConfigurationInput,
+} from "../schemas/configuration.js";
+import { validateInput, type ValidatedInput } from "../schemas/input.js";
+import type { InputSection } from "../schemas/section.js";
+import { createSourcesTool } from "../tools/sources.js";
+import { createWikipediaTool } from "../tools/wikipedia.js";
+import { checkWritable } from "./report-file.js";
+import { DEFAULT_CHECKPOINT_FILE } from "./run-store.js";
+
+/** The options as commander parses them. */
+export interface CliOptions {
+  out: string;
+  force?: boolean;
+  maxSections?: number;
+  model?: string;
+  plannerModel?: string;
+  writerModel?: string;
+  temperature?: number;
+  plan?: string;
+  thread?: string;
+  db: string;
+  maxConcurrency?: number;
+  maxWorkerSteps?: number;
+  maxTotalTokens?: number;
+  synthesis?: "join" | "llm";
+  preset?: "report" | "qa" | "itinerary";
+  maxPlanningRounds?: number;
+  sources?: string;
+  wikipedia?: boolean;
+  wikipediaUrl?: string;
+  roles?: string;
+  review?: boolean;
+  offline?: boolean;
+  quiet?: boolean;
+}
+
+/** Everything a run needs, checked before any model is created or called. */
+export interface RunRequest {
+  input: ValidatedInput;
+  /** The configuration the options set, as given to the graph (`configurable`). */
+  configurable: ConfigurationInput;
+  configuration: Configuration;
+  /** Absolute path of the report file. */
+  out: string;
+  tools: StructuredToolInterface[];
+  options: CliOptions;
+}
+
+/**
+ * Parses the command line. Returns the topic words and options, or the exit code when commander
+ * already answered (help, or a usage error it printed).
+ */
+export function parseArguments(
+  argv: string[],
+  output: { stdout: (text: string) => void; stderr: (text: string) => void },
+): { topic: string[]; options: CliOptions } | number {
+  const program = new Command()
+    .name("npm run report --")
+    .description(
+      "Plan a report on a topic, write its sections in parallel, and assemble them in plan order.",
+    )
+    .argument("[topic...]", "what the report is about (quote it, or give it as several words)")
+    .option("-o, --out <path>", "file to write the Markdown report to", "report.md")
+    .option("-f, --force", "overwrite the --out file if it already exists")
+    .option(
+      "-n, --max-sections <n>",
+      "most sections the planner may plan (default 8)",
+      positiveInteger,
+    )
+    .option(
+      "-m, --model <name>",
+      "chat model for the planner and the writers (default gpt-4.1-mini)",
+    )
+    .option("--planner-model <name>", "chat model for the planner only")
+    .option("--writer-model <name>", "chat model for the writers only")
+    .option("-t, --temperature <t>", "sampling temperature, 0 to 2 (default 0.2)", temperature)
+    .option(
+      "--plan <file>",
+      "ready-made plan: a JSON array of { name, description } (skips planning)",
+    )
+    .option(
+      "--thread <id>",
+      "name the run; running again with the same id resumes it, writing only missing sections",
+    )
+    .option(
+      "--db <file>",
+      "SQLite file that stores runs (not used when POSTGRES_URL is set)",
+      DEFAULT_CHECKPOINT_FILE,
+    )
+    .option(
+      "-c, --max-concurrency <n>",
+      "most sections written and model requests in flight at once (default 10)",
+      positiveInteger,
+    )
+    .option(
+      "-s, --sources <dir>",
+      "let workers search the Markdown and text files in DIR, and cite them",
+    )
+    .option("--wikipedia", "let workers search Wikipedia, and cite the articles")
+    .option(
+      "--wikipedia-url <url>",
+      "MediaWiki site for --wikipedia (default https://en.wikipedia.org)",
+    )
+    .option(
+      "--roles <file>",
+      'roster of specialist roles: a JSON array of { "name": "...", "background": "..." }',
+    )
+    .option(
+      "--max-worker-steps <n>",
+      "most model calls per section for a worker with tools (default 3)",
+      positiveInteger,
+    )
+    .option(
+      "--max-total-tokens <n>",
+      "token budget: start no new section once the run has used this many tokens",
+      positiveInteger,
+    )
+    .addOption(
+      new Option(
+        "-p, --preset <name>",
+        "report (default); qa: one answer per question, as an answer sheet; itinerary: a day-by-day travel plan",
+      ).choices(["report", "qa", "itinerary"]),
+    )
+    .addOption(
+      new Option(
+        "--synthesis <mode>",
+        "join: the sections under a title; llm: an aggregator model adds an introduction, transitions and a conclusion",
+      ).choices(["join", "llm"]),
+    )
+    .option(
+      "--max-planning-rounds <n>",
+      "planning rounds: after each, the planner may add sections from what was found (default 1)",
+      positiveInteger,
+    )
+    .option(
+      "-r, --review",
+      "show the plan and ask to approve, edit or send it back with feedback before writing",
+    )
+    .option("--offline", "use the offline placeholder model, even with a key set")
+    .option("-q, --quiet", "print only the report's path")
+    .addHelpText(
+      "after",
+      `
+Environment:
+  OPENAI_API_KEY    key for OpenAI or an OpenAI-compatible server
+  OPENAI_BASE_URL   base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...)
+  POSTGRES_URL      store runs in PostgreSQL (also DATABASE_URL) instead of the --db SQLite file
+  With neither set, the offline placeholder model writes a labelled placeholder report.
+
+Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
+2 bad usage or input (nothing sent, nothing written).
+
+Example:
+  npm run report -- "How tides work" --out tides.md --max-sections 5`,
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: output.stdout, writeErr: output.stderr });
+  try {
+    program.parse(argv, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? 0 : 2;
+    }
+    throw error;
+  }
+  return { topic: program.args, options: program.opts<CliOptions>() };
+}
+
+/**
+ * Turns the parsed options into a run request, checking everything a user can get wrong (the
+ * topic, the plan and roles files, the configuration, the report path, the tools) before any
+ * model is created or called. Throws `InvalidInputError` saying what to change.
+ */
+export async function prepareRun(
+  topic: string[],
+  options: CliOptions,
+  environment: Environment,
+): Promise<RunRequest> {
+  const path = (file: string) => resolve(environment.workingDirectory, file);
+  const sections = options.plan
+    ? ((await readJsonArray(path(options.plan), {
+        field: "plan",
+        expected: 'a JSON array of { "name", "description" }',
+        key: "sections",
+      })) as InputSection[])
+    : undefined;
+  const input = validateInput({ topic: topic.join(" "), sections });
+  const configurable = configurationFrom(options);
+  if (options.roles) {
+    configurable.roles = (await readJsonArray(path(options.roles), {
+      field: "roles",
+      expected: 'a JSON array of { "name": "...", "background": "..." }',
+    })) as ConfigurationInput["roles"];
+  }
+  const configuration = resolveConfiguration({ configurable });
+  const out = path(options.out);
+  await checkWritable(out, { force: options.force ?? false });
+  if (options.wikipediaUrl && !/^https?:\/\/[^/]+/.test(options.wikipediaUrl)) {
+    throw new InvalidInputError({
+      field: "wikipedia-url",
+      message: `--wikipedia-url ${options.wikipediaUrl} is not an http(s) URL: give the site's address, e.g. https://en.wikipedia.org.`,
+    });
+  }
+  const tools = [
+    ...(options.sources ? [await createSourcesTool({ directory: path(options.sources) })] : []),
+    ...(options.wikipedia || options.wikipediaUrl
+      ? [createWikipediaTool({ baseUrl: options.wikipediaUrl })]
+      : []),
+  ];
+  return { input, configurable, configuration, out, tools, options };
+}
+
+function configurationFrom(options: CliOptions): ConfigurationInput {
+  const configuration: ConfigurationInput = {};
+  if (options.maxSections !== undefined) configuration.maxSections = options.maxSections;
+  if (options.temperature !== undefined) configuration.temperature = options.temperature;
+  if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
+  if (options.review) configuration.reviewPlan = true;
+  if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
+  if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
+  if (options.synthesis) configuration.synthesis = options.synthesis;
+  if (options.preset) configuration.preset = options.preset;
+  if (options.maxPlanningRounds !== undefined)
+    configuration.maxPlanningRounds = options.maxPlanningRounds;
+  const planner = options.plannerModel ?? options.model;
+  const writer = options.writerModel ?? options.model;
+  if (planner) configuration.plannerModel = planner;
+  if (writer) configuration.writerModel = writer;
+  return configuration;
+}
+
+/** Reads a JSON array from a file given on the command line (or `{ [key]: [...] }`). */
+async function readJsonArray(
+  path: string,
+  options: { field: string; expected: string; key?: string },
+): Promise<unknown[]> {
+  const flag = `--${options.field}`;
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new InvalidInputError({
+      field: options.field,
+      message: `Cannot read the ${options.field} file ${path}: check the ${flag} path.`,
+    });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidInputError({
+      field: options.field,
+      message: `${path} is not valid JSON: give ${options.expected}.`,
+    });
+  }
+  const list = Array.isArray(value)
+    ? value
+    : options.key
+      ? (value as Record<string, unknown> | null)?.[options.key]
+      : undefined;
+  if (!Array.isArray(list)) {
+    throw new InvalidInputError({
+      field: options.field,
+      message: `${path} holds no list: give ${options.expected}.`,
+    });
+  }
+  return list as unknown[];
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError("give a whole number of 1 or more.");
+  }
+  return number;
+}
+
+function temperature(value: string): number {
+  const number = Number(value);
+  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InvalidArgumentError("give a number from 0 to 2.");
+  }
+  return number;
+}

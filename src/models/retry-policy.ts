@@ -1,0 +1,71 @@
+import {
+  classifyRateLimitError,
+  type FailedAttemptHandler,
+} from "@langchain/core/utils/async_caller";
+
+/** Names of errors that mean the server answered, but with content that cannot be used. */
+const UNUSABLE_ANSWER_ERRORS = new Set([
+  "SyntaxError",
+  "OutputParserException",
+  "LengthFinishReasonError",
+  "ContentFilterFinishReasonError",
+]);
+
+/** Statuses that no retry can fix: the request itself is wrong (as LangChain's own list). */
+const NO_RETRY_STATUSES = new Set([400, 401, 402, 403, 404, 405, 406, 407, 409, 413]);
+
+/** Longest Retry-After waited for; a provider asking for more is out of capacity, not busy. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * True when the model answered but the answer cannot be used (bad JSON, cut off, filtered, wrong
+ * shape): something to ask again for, never a transport failure to retry.
+ */
+export function isUnusableAnswerError(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (UNUSABLE_ANSWER_ERRORS.has(error.name) ||
+      (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
+  );
+}
+
+/**
+ * The model clients' retry decision (LangChain's `onFailedAttempt`: return to retry, throw to
+ * stop). Retried, with LangChain's exponential backoff and jitter: 5xx, timeouts, connection
+ * errors, and 429s: after the server's Retry-After when it names one (up to a minute), with
+ * backoff when it names none (LangChain's own policy would give up on those, which for a report
+ * means losing sections to a passing rate limit). Not retried: cancellation, requests the server
+ * refuses (4xx), quota errors, and answers that arrived but cannot be parsed. The OpenAI SDK
+ * parses structured output inside the retried request; retrying those would ask for a malformed
+ * plan `(maxRetries + 1) × maxPlanAttempts` times. Content problems are the planner's to re-ask.
+ */
+export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
+  if (isUnusableAnswerError(error) || isCancellation(error)) throw error;
+  const status = statusOf(error);
+  if (status === 429) {
+    const limit = classifyRateLimitError(error);
+    if (limit?.action === "stop") throw error;
+    if (limit?.retryAfterMs !== undefined) {
+      if (limit.retryAfterMs > MAX_RETRY_AFTER_MS) throw error;
+      // LangChain's retry loop (p-retry) reads the wait from the error it retries.
+      (error as { retryAfterMs?: number }).retryAfterMs = limit.retryAfterMs;
+    }
+    return;
+  }
+  if (status !== undefined && NO_RETRY_STATUSES.has(status)) throw error;
+};
+
+function statusOf(error: unknown): number | undefined {
+  const candidate = error as { status?: unknown; response?: { status?: unknown } } | null;
+  const status = candidate?.status ?? candidate?.response?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+function isCancellation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (
+    error.name === "AbortError" ||
+    error.message.startsWith("Cancel") ||
+    error.message.startsWith("AbortError")
+  );
+}
