@@ -127,16 +127,24 @@ export function buildGraph(options: BuildGraphOptions = {}): CompiledReportGraph
   return graph;
 }
 
+/**
+ * LangGraph's task loop stops a step after its first task when it may run only one at a time (its
+ * loop ends once no task is running, before starting the rest: bench/NOTES.md §8), so the task
+ * bound is never below 2. With `maxConcurrency: 1` the model clients still send one request at a
+ * time.
+ */
+const MIN_TASK_BOUND = 2;
+
 function withTaskBound(options: StreamOptions): StreamOptions {
-  if (options?.maxConcurrency !== undefined) return options;
   const configured =
+    options?.maxConcurrency ??
     (options?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
     (options?.configurable as { maxConcurrency?: unknown } | undefined)?.maxConcurrency;
-  const maxConcurrency =
+  const bound =
     typeof configured === "number" && Number.isInteger(configured) && configured > 0
       ? configured
       : DEFAULT_MAX_CONCURRENCY;
-  return { ...options, maxConcurrency } as StreamOptions;
+  return { ...options, maxConcurrency: Math.max(MIN_TASK_BOUND, bound) } as StreamOptions;
 }
 
 /** The compiled report graph that LangGraph Studio and the dev server load through `langgraph.json`. */
