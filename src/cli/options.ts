@@ -24,6 +24,9 @@ export interface CliOptions {
   model?: string;
   plannerModel?: string;
   writerModel?: string;
+  aggregatorModel?: string;
+  structuredOutput?: "auto" | "jsonSchema" | "toolCalling" | "jsonMode" | "prompt";
+  maxOutputTokens?: number;
   temperature?: number;
   plan?: string;
   thread?: string;
@@ -78,10 +81,22 @@ export function parseArguments(
     )
     .option(
       "-m, --model <name>",
-      "chat model for the planner and the writers (default gpt-4.1-mini)",
+      "chat model for the planner, the writers and the aggregator (default gpt-4.1-mini)",
     )
     .option("--planner-model <name>", "chat model for the planner only")
     .option("--writer-model <name>", "chat model for the writers only")
+    .option("--aggregator-model <name>", "chat model for the aggregator only (--synthesis llm)")
+    .addOption(
+      new Option(
+        "--structured-output <method>",
+        "how plans are asked for: auto (JSON schema, falling back when a server rejects or ignores it), jsonSchema, toolCalling, jsonMode or prompt",
+      ).choices(["auto", "jsonSchema", "toolCalling", "jsonMode", "prompt"]),
+    )
+    .option(
+      "--max-output-tokens <n>",
+      "most tokens a model may write in one answer (raise it when answers are cut off)",
+      positiveInteger,
+    )
     .option("-t, --temperature <t>", "sampling temperature, 0 to 2 (default 0.2)", temperature)
     .option(
       "--plan <file>",
@@ -231,10 +246,15 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.preset) configuration.preset = options.preset;
   if (options.maxPlanningRounds !== undefined)
     configuration.maxPlanningRounds = options.maxPlanningRounds;
+  if (options.structuredOutput) configuration.structuredOutput = options.structuredOutput;
+  if (options.maxOutputTokens !== undefined)
+    configuration.maxOutputTokens = options.maxOutputTokens;
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
+  const aggregator = options.aggregatorModel ?? options.model;
   if (planner) configuration.plannerModel = planner;
   if (writer) configuration.writerModel = writer;
+  if (aggregator) configuration.aggregatorModel = aggregator;
   return configuration;
 }
 

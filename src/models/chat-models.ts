@@ -3,6 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { Environment } from "../env.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
+import { modelFetch } from "./model-fetch.js";
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /** Which part of the graph a model serves. */
@@ -83,6 +84,7 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
       maxRetries: configuration.maxRetries,
       maxConcurrency: configuration.maxConcurrency,
       timeout: configuration.requestTimeoutMs,
+      ...(configuration.maxOutputTokens ? { maxTokens: configuration.maxOutputTokens } : {}),
     };
     return cached(
       clients,
@@ -92,7 +94,7 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
           ...settings,
           onFailedAttempt: retryTransportFailuresOnly,
           apiKey: options.environment.openaiApiKey ?? NO_KEY,
-          configuration: { baseURL: options.environment.openaiBaseUrl },
+          configuration: { baseURL: options.environment.openaiBaseUrl, fetch: modelFetch },
         }),
     );
   };

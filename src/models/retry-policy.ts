@@ -25,7 +25,28 @@ export function isUnusableAnswerError(error: unknown): boolean {
   return (
     error instanceof Error &&
     (UNUSABLE_ANSWER_ERRORS.has(error.name) ||
+      // The OpenAI SDK's LengthFinishReasonError keeps the name "Error".
+      UNUSABLE_ANSWER_ERRORS.has(error.constructor.name) ||
       (error as { lc_error_code?: string }).lc_error_code === "OUTPUT_PARSING_FAILURE")
+  );
+}
+
+/** What servers say when they lack a feature the request used (JSON schema, JSON mode, tools). */
+const UNSUPPORTED_FEATURE =
+  /response_format|json_schema|json_object|structured output|guided|does not support tools|tool choice|tool_choice|tools param|--jinja|function calling/i;
+
+/**
+ * True when the server refused the request because it lacks a feature the request used: an HTTP
+ * 400, 422, 500 or 501 whose message names it (vLLM, llama.cpp, Ollama and LM Studio word it so).
+ * Retrying cannot help; asking differently can.
+ */
+export function rejectsFeature(error: unknown): boolean {
+  const status = statusOf(error);
+  return (
+    error instanceof Error &&
+    status !== undefined &&
+    [400, 422, 500, 501].includes(status) &&
+    UNSUPPORTED_FEATURE.test(error.message)
   );
 }
 
@@ -40,7 +61,7 @@ export function isUnusableAnswerError(error: unknown): boolean {
  * plan `(maxRetries + 1) × maxPlanAttempts` times. Content problems are the planner's to re-ask.
  */
 export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
-  if (isUnusableAnswerError(error) || isCancellation(error)) throw error;
+  if (isUnusableAnswerError(error) || isCancellation(error) || rejectsFeature(error)) throw error;
   const status = statusOf(error);
   if (status === 429) {
     const limit = classifyRateLimitError(error);

@@ -1,10 +1,18 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { AIMessage, BaseMessage } from "@langchain/core/messages";
+import { HumanMessage, type AIMessage, type BaseMessage } from "@langchain/core/messages";
 import type { ZodType } from "zod";
+import type { StructuredOutputStrategy } from "../schemas/configuration.js";
 import { structuredOutputSchema } from "../schemas/json-schema.js";
-import { usageOf, type Usage } from "../schemas/usage.js";
+import { addUsage, usageOf, type Usage } from "../schemas/usage.js";
+import { findJson, reasoningOf, toSchemaShape } from "./answer-text.js";
 import { chatModelName } from "./chat-models.js";
-import { isUnusableAnswerError } from "./retry-policy.js";
+import { isUnusableAnswerError, rejectsFeature } from "./retry-policy.js";
+
+export {
+  STRUCTURED_OUTPUT_STRATEGIES,
+  type StructuredOutputStrategy,
+} from "../schemas/configuration.js";
+type Method = Exclude<StructuredOutputStrategy, "auto">;
 
 /** What a structured-output call brought back: a valid value, or why the answer is unusable. */
 export type StructuredAnswer<T> = (
@@ -17,19 +25,40 @@ export type StructuredAnswer<T> = (
       content: unknown;
     }
 ) & {
-  /** Tokens of the call (zero when the answer never arrived whole). */
+  /** Tokens of the call, and of any call a fallback replaced (zero for parts never reported). */
   usage: Usage;
   /** The model that answered. */
   model: string;
+  /** The answer was unusable because of how it was asked; asking again asks differently. */
+  askAgain?: boolean;
+};
+
+/**
+ * What `auto` learned per client: the method a server rejected (or answered unreadably) is not
+ * asked again; the next one in line is used from then on, for every call of the process.
+ */
+const learned = new WeakMap<BaseChatModel, Method>();
+
+/** The method `auto` tries after `method` is rejected or ignored. */
+const NEXT: Record<Method, Method | undefined> = {
+  jsonSchema: "jsonMode",
+  jsonMode: "prompt",
+  toolCalling: "prompt",
+  prompt: undefined,
 };
 
 /**
  * The one structured-output call (plans, re-plans and the aggregator's synthesis): asks `model`
- * for an answer matching `schema` and validates it with the zod schema. The model receives the
- * schema as strict JSON schema (see `structuredOutputSchema`), so parsing happens in LangChain and,
- * with `includeRaw`, an unusable answer still comes back with its token usage. An answer that
- * arrived but cannot be used is returned with the `problem`, for the caller to re-ask or fall back;
- * transport failures (after the client's retries) are thrown.
+ * for an answer matching `schema` and validates it with the zod schema.
+ *
+ * The answer is read tolerantly whatever the method: JSON in fences or prose, after a reasoning
+ * block, or only in the reasoning field; an outer wrapper; keys in another casing. With `auto` (the
+ * default), the JSON schema is asked for first, as a server that enforces it answers best; a server
+ * that rejects it (an HTTP error naming `response_format`) is asked in JSON mode, then with the
+ * schema in the prompt, and a server that ignores it (answers text the client cannot parse) is asked
+ * next time with the schema in the prompt (`askAgain` says so). What was learned is kept per
+ * client, so a run pays for a fallback once. An answer that arrived but stays unusable is returned with the `problem`, for the
+ * caller to re-ask or fall back; transport failures (after the client's retries) are thrown.
  */
 export async function askStructured<T>(options: {
   model: BaseChatModel;
@@ -38,37 +67,149 @@ export async function askStructured<T>(options: {
   name: string;
   messages: BaseMessage[];
   callOptions?: { tags?: string[]; metadata?: Record<string, unknown> };
+  strategy?: StructuredOutputStrategy;
 }): Promise<StructuredAnswer<T>> {
-  const { model, schema, name, messages, callOptions } = options;
-  const modelName = chatModelName(model);
-  let answer: { raw: unknown; parsed: unknown };
+  const { model, schema, name, strategy = "auto" } = options;
+  const jsonSchema = structuredOutputSchema(schema);
+  let method: Method = strategy === "auto" ? (learned.get(model) ?? "jsonSchema") : strategy;
+  let usage: Usage = { input: 0, output: 0, total: 0 };
+  for (;;) {
+    let reply: Reply;
+    try {
+      reply = await ask(method, { ...options, jsonSchema, firstTry: strategy === "auto" });
+    } catch (error) {
+      const next: Method | undefined = NEXT[method];
+      if (strategy !== "auto" || !next || !rejectsFeature(error)) throw error;
+      learned.set(model, next);
+      method = next;
+      continue;
+    }
+    usage = addUsage(usage, reply.usage);
+    const answer: { value: T; problem?: undefined } | { problem: string; content: unknown } =
+      interpret(reply, schema, jsonSchema, name);
+    const next: Method | undefined = NEXT[method];
+    // A server that took the schema but answered text its client could not parse ignores it.
+    // A server that took the schema but answered text its client could not parse ignores it: the
+    // next question goes in the prompt (the caller decides whether to ask again).
+    const ignored = reply.unreadable && !/length limit/i.test(reply.error?.message ?? "");
+    if (answer.problem !== undefined && ignored && strategy === "auto" && next) {
+      learned.set(model, "prompt");
+      return { ...answer, usage, model: chatModelName(model), askAgain: true };
+    }
+    return { ...answer, usage, model: chatModelName(model) };
+  }
+}
+
+/** One model call's result, before interpretation. */
+interface Reply {
+  parsed?: unknown;
+  raw?: AIMessage;
+  usage: Usage;
+  /** The answer arrived but the client could not parse it (so `raw` is missing). */
+  unreadable?: boolean;
+  error?: Error;
+}
+
+async function ask(
+  method: Method,
+  options: {
+    model: BaseChatModel;
+    name: string;
+    messages: BaseMessage[];
+    callOptions?: { tags?: string[]; metadata?: Record<string, unknown> };
+    jsonSchema: Record<string, unknown>;
+    firstTry: boolean;
+  },
+): Promise<Reply> {
+  const { model, name, messages, callOptions, jsonSchema } = options;
+  if (method === "prompt") {
+    const raw = (await model.invoke(
+      withSchemaInPrompt(messages, name, jsonSchema),
+      callOptions,
+    )) as AIMessage;
+    return { raw, usage: usageOf(raw) };
+  }
+  const structured = model.withStructuredOutput(jsonSchema, {
+    name,
+    includeRaw: true,
+    // `auto` asks as the client would by default (the JSON schema for current models), so that a
+    // server that supports it sees exactly the request it always did.
+    ...(method === "jsonSchema" && options.firstTry
+      ? {}
+      : { method: method === "toolCalling" ? "functionCalling" : method }),
+  });
+  const prompt = method === "jsonMode" ? withSchemaInPrompt(messages, name, jsonSchema) : messages;
   try {
-    answer = await model
-      .withStructuredOutput(structuredOutputSchema(schema), { name, includeRaw: true })
-      .invoke(messages, callOptions);
+    const answer = await structured.invoke(prompt, callOptions);
+    const raw = answer.raw as AIMessage | undefined;
+    return { parsed: answer.parsed, raw, usage: usageOf(raw) };
   } catch (error) {
     if (!isUnusableAnswerError(error)) throw error;
+    return { unreadable: true, usage: usageOf(undefined), error: error as Error };
+  }
+}
+
+/** The messages with the schema, and how to answer, added to the last user message. */
+function withSchemaInPrompt(
+  messages: BaseMessage[],
+  name: string,
+  jsonSchema: Record<string, unknown>,
+): BaseMessage[] {
+  const instruction = `<Output schema name="${name}">
+${JSON.stringify(jsonSchema)}
+</Output schema>
+
+Answer with one JSON object that matches the schema above and nothing else: no prose, no code fences.`;
+  const last = messages.length - 1;
+  return messages
+    .map((message, index) =>
+      index === last && message.getType() === "human"
+        ? new HumanMessage(`${message.text}\n\n${instruction}`)
+        : message,
+    )
+    .concat(messages[last]?.getType() === "human" ? [] : [new HumanMessage(instruction)]);
+}
+
+/** Reads a reply: the client's parse, else the JSON found in the text or the reasoning, shaped and validated. */
+function interpret<T>(
+  reply: Reply,
+  schema: ZodType<T>,
+  jsonSchema: Record<string, unknown>,
+  name: string,
+): { value: T; problem?: undefined } | { problem: string; content: unknown } {
+  if (reply.unreadable) {
     return {
-      problem: (error as Error).message,
-      content: (error as { llmOutput?: unknown }).llmOutput,
-      usage: usageOf(undefined),
-      model: modelName,
+      problem: cutOffOr(reply.error, reply.error?.message ?? "it could not be parsed"),
+      content: undefined,
     };
   }
-  const raw = answer.raw as AIMessage | undefined;
-  const usage = usageOf(raw);
-  if (answer.parsed === null || answer.parsed === undefined) {
-    return { problem: "it could not be parsed", content: raw?.content, usage, model: modelName };
+  const text = typeof reply.raw?.content === "string" ? reply.raw.content : (reply.raw?.text ?? "");
+  const found =
+    reply.parsed ?? findJson(text) ?? (reply.raw ? findJson(reasoningOf(reply.raw)) : undefined);
+  if (found === undefined || found === null) {
+    const finish = reply.raw?.response_metadata?.finish_reason as string | undefined;
+    const problem =
+      finish === "length"
+        ? "the answer was cut off at the output limit (finish_reason length): raise maxOutputTokens"
+        : text.trim()
+          ? "it holds no JSON that could be parsed"
+          : "it was empty";
+    return { problem, content: text || reasoningOf(reply.raw ?? {}) };
   }
-  const result = schema.safeParse(answer.parsed);
+  const shaped = toSchemaShape(found, jsonSchema);
+  const result = schema.safeParse(shaped);
   if (!result.success) {
     const issue = result.error.issues[0];
     return {
       problem: `${issue?.path.join(".") || name}: ${issue?.message ?? "invalid"}`,
-      content: answer.parsed,
-      usage,
-      model: modelName,
+      content: found,
     };
   }
-  return { value: result.data, usage, model: modelName };
+  return { value: result.data };
+}
+
+function cutOffOr(error: Error | undefined, fallback: string): string {
+  return error && /length limit/i.test(error.message)
+    ? "the answer was cut off at the output limit (finish_reason length): raise maxOutputTokens"
+    : fallback;
 }

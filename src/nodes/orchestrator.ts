@@ -126,6 +126,7 @@ async function planSections(
       name: "plan",
       messages,
       callOptions: { tags: ["planner"], metadata: { attempt } },
+      strategy: configuration.structuredOutput,
     });
     calls.push({ role: "planner", model: answer.model, ...answer.usage });
     try {

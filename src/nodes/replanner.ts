@@ -46,6 +46,8 @@ export function createReplannerNode(dependencies: { models: ChatModelProvider })
         : [];
     });
     const schema = planSchemaFor(configuration.roles.map((role) => role.name));
+    // One question per round: an unusable answer keeps the plan (a fallback the client learned
+    // from it applies to the next round).
     const answer = await askStructured({
       model: dependencies.models({ role: "planner", configuration }),
       schema,
@@ -55,6 +57,7 @@ export function createReplannerNode(dependencies: { models: ChatModelProvider })
         new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
       ],
       callOptions: { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
+      strategy: configuration.structuredOutput,
     });
     const modelCalls = [{ role: "planner" as const, model: answer.model, ...answer.usage }];
     const unusable = `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`;

@@ -1,8 +1,8 @@
-import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { z } from "zod";
-import { OrchestratorWorkersError } from "../errors.js";
+import { OrchestratorWorkersError, shortMessage } from "../errors.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
 import { askStructured } from "../models/structured-output.js";
@@ -56,10 +56,17 @@ export function createSynthesizerNode(dependencies: { models: ChatModelProvider 
       tokensUsed(state.modelCalls) >= configuration.maxTotalTokens;
     let framing: Framing | undefined;
     const modelCalls: ModelCall[] = [];
+    const warnings: string[] = [];
     if (configuration.synthesis === "llm" && state.completedSections.length > 0) {
-      const framed = await frame(dependencies.models, configuration, state);
-      framing = framed.framing;
-      modelCalls.push(framed.call);
+      try {
+        framing = await frame(dependencies.models, configuration, state, modelCalls);
+      } catch (error) {
+        // The sections are written and paid for: the aggregator's failure never costs them.
+        if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
+        warnings.push(
+          `The aggregator failed (${shortMessage(error)}); the report joins the sections as written instead.`,
+        );
+      }
     }
     const usage = usageLedger([...state.modelCalls, ...modelCalls], configuration.prices);
     const metadata = {
@@ -77,7 +84,7 @@ export function createSynthesizerNode(dependencies: { models: ChatModelProvider 
     })
       .withConfig({ runName: "assemble", metadata })
       .invoke(undefined, config);
-    return { report, usage, modelCalls };
+    return { report, usage, modelCalls, warnings };
   };
 }
 
@@ -89,11 +96,13 @@ interface Framing {
   answer?: string;
 }
 
+/** The aggregator's framing; its calls (paid even when unusable) are added to `calls`. */
 async function frame(
   models: ChatModelProvider,
   configuration: Configuration,
   state: ReportStateType,
-): Promise<{ framing: Framing; call: ModelCall }> {
+  calls: ModelCall[],
+): Promise<Framing> {
   const byId = new Map(state.completedSections.map((section) => [section.id, section]));
   const written = (state.plan?.sections ?? []).flatMap((section) => {
     const completed = byId.get(section.id);
@@ -112,33 +121,41 @@ async function frame(
     : written;
   const schema: z.ZodType<Framing> =
     configuration.synthesisOutput === "answer" ? AnswerSchema : FramingSchema;
-  const answer = await askStructured({
-    model: models({ role: "aggregator", configuration }),
-    schema,
-    name: "synthesis",
-    messages: [
-      new SystemMessage(configuration.aggregatorPrompt),
-      new HumanMessage(
-        aggregatorUserPrompt({
-          topic: state.topic,
-          sections,
-          summarized,
-          output: configuration.synthesisOutput,
-        }),
-      ),
-    ],
-    callOptions: { tags: ["aggregator"] },
-  });
+  const ask = () =>
+    askStructured({
+      model: models({ role: "aggregator", configuration }),
+      schema,
+      name: "synthesis",
+      messages: [
+        new SystemMessage(configuration.aggregatorPrompt),
+        new HumanMessage(
+          aggregatorUserPrompt({
+            topic: state.topic,
+            sections,
+            summarized,
+            output: configuration.synthesisOutput,
+          }),
+        ),
+      ],
+      callOptions: { tags: ["aggregator"] },
+      strategy: configuration.structuredOutput,
+    });
+  const first = await ask();
+  const answer = first.askAgain ? await ask() : first;
+  calls.push(
+    ...[first, ...(answer === first ? [] : [answer])].map((call) => ({
+      role: "aggregator" as const,
+      model: call.model,
+      ...call.usage,
+    })),
+  );
   if (answer.problem !== undefined) {
     throw new OrchestratorWorkersError(
       "SynthesisError",
       `The aggregator's answer is not a valid synthesis (${answer.problem}).`,
     );
   }
-  return {
-    framing: answer.value,
-    call: { role: "aggregator", model: answer.model, ...answer.usage },
-  };
+  return answer.value;
 }
 
 /** The opening of a section, cut at a sentence end near `characters`. */

@@ -1,20 +1,24 @@
 import {
+  AIMessage,
   HumanMessage,
   SystemMessage,
   ToolMessage,
-  type AIMessage,
   type BaseMessage,
 } from "@langchain/core/messages";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { RunnableLambda } from "@langchain/core/runnables";
 import type { StructuredToolInterface } from "@langchain/core/tools";
+import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { SectionError, shortMessage } from "../errors.js";
+import { findJson, withoutReasoning } from "../models/answer-text.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
+import { rejectsFeature } from "../models/retry-policy.js";
 import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import {
   FINAL_STEP_PROMPT,
+  RETRIEVED_SOURCES_PROMPT,
   TOOL_USE_PROMPT,
   rolePrompt,
   writerUserPrompt,
@@ -57,6 +61,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
     const { section } = input;
     const configuration = resolveConfiguration(config);
     const calls: CallLog = [];
+    const warnings: string[] = [];
     const metadata = {
       section_id: section.id,
       section_name: section.name,
@@ -70,7 +75,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
     });
     try {
       const completed = await RunnableLambda.from((sectionInput: WorkerInputType) =>
-        writeSection(dependencies, configuration, sectionInput, calls),
+        writeSection(dependencies, configuration, sectionInput, { calls, warnings }),
       )
         .withConfig({ runName: section.name, metadata, tags: [`section:${section.id}`] })
         .invoke(input, config);
@@ -80,7 +85,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
         name: section.name,
         characters: completed.content.length,
       });
-      return { completedSections: [completed], modelCalls: calls };
+      return { completedSections: [completed], modelCalls: calls, warnings };
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
       const message = shortMessage(error);
@@ -93,6 +98,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
       return {
         failedSections: [{ id: section.id, name: section.name, error: message }],
         modelCalls: calls,
+        warnings,
       };
     }
   };
@@ -103,12 +109,15 @@ async function writeSection(
   dependencies: WorkerDependencies,
   configuration: Configuration,
   { topic, section, dependencies: builtOn }: WorkerInputType,
-  calls: CallLog,
+  log: { calls: CallLog; warnings: string[] },
 ): Promise<CompletedSection> {
   const writer = dependencies.models({ role: "writer", configuration });
   const model = chatModelName(writer);
-  const record = (message: AIMessage) =>
-    calls.push({ role: "writer", model, sectionId: section.id, ...usageOf(message) });
+  const invoke = async (bound: { invoke: BaseChatModel["invoke"] }, history: BaseMessage[]) => {
+    const response = await readable(() => bound.invoke(history, callOptions), section.name);
+    log.calls.push({ role: "writer", model, sectionId: section.id, ...usageOf(response) });
+    return response;
+  };
   const role = configuration.roles.find((candidate) => candidate.name === section.role);
   // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
   const callOptions = {
@@ -129,29 +138,47 @@ async function writeSection(
     new SystemMessage(systemPrompt),
     new HumanMessage(writerUserPrompt({ topic, section, dependencies: builtOn })),
   ];
-  const written = tools.length
-    ? await writeWithTools({
+  let written: WrittenText;
+  if (tools.length && !toollessWriters.has(writer)) {
+    try {
+      written = await writeWithTools({
         writer,
         tools,
         messages,
         maxSteps: configuration.maxWorkerSteps,
-        call: async (bound, history) => {
-          const response = await bound.invoke(history, callOptions);
-          record(response);
-          return response;
-        },
-      })
-    : await (async () => {
-        const response = await writer.invoke(messages, callOptions);
-        record(response);
-        return { text: response.text, steps: 1, hitStepLimit: false, sources: [] };
-      })();
-  const content = sectionBody(written.text, section.name);
-  if (!content) {
+        call: invoke,
+      });
+    } catch (error) {
+      if (!rejectsFeature(error)) throw error;
+      // The server cannot do tool calls: from now on this client's workers look up first, then write.
+      if (!toollessWriters.has(writer)) {
+        toollessWriters.add(writer);
+        log.warnings.push(
+          `The model server refused tool calls (${shortMessage(error, { withName: false, maxLength: 200 })}); workers look sources up before writing instead.`,
+        );
+      }
+      written = await writeAfterRetrieval({
+        topic,
+        section,
+        tools,
+        messages,
+        call: invoke,
+        writer,
+      });
+    }
+  } else if (tools.length) {
+    written = await writeAfterRetrieval({ topic, section, tools, messages, call: invoke, writer });
+  } else {
+    const response = await invoke(writer, messages);
+    written = { text: response.text, steps: 1, hitStepLimit: false, sources: [], last: response };
+  }
+  const content = sectionBody(withoutReasoning(written.text), section.name);
+  if (!content) throw noTextError(section, written.last);
+  if (asToolCalls(content, tools).length > 0 || looksLikeToolCall(findJson(content))) {
     throw new SectionError({
       sectionId: section.id,
       sectionName: section.name,
-      message: `The writer model returned no text for section "${section.name}" (${section.id}).`,
+      message: `The writer model answered section "${section.name}" with a tool call written as text instead of the section: use a model that supports tool calls, or run without tools.`,
     });
   }
   const cited = written.sources.filter((source) => content.includes(`[${source.key}]`));
@@ -172,7 +199,12 @@ interface WrittenText {
   steps: number;
   hitStepLimit: boolean;
   sources: Source[];
+  /** The last answer, to say why it had no text. */
+  last?: AIMessage;
 }
+
+/** Writer clients whose server refused tool calls: their workers look up first, then write. */
+const toollessWriters = new WeakSet<BaseChatModel>();
 
 /** A model call of the loop: `bound` is the writer with or without its tools. */
 type LoopCall = (
@@ -200,36 +232,205 @@ async function writeWithTools(options: {
   const withTools = writer.bindTools(tools);
   const byName = new Map(tools.map((candidate) => [candidate.name, candidate]));
   const sources = new Map<string, Source>();
-  const finish = (text: string, steps: number, hitStepLimit: boolean): WrittenText => ({
-    text,
-    steps,
-    hitStepLimit,
-    sources: [...sources.values()],
-  });
+  const finish = (
+    text: string,
+    steps: number,
+    hitStepLimit: boolean,
+    last: AIMessage,
+  ): WrittenText => ({ text, steps, hitStepLimit, sources: [...sources.values()], last });
   for (let step = 1; step <= maxSteps; step += 1) {
     if (step === maxSteps) {
       const last = await call(
         writer,
         step > 1 ? [...messages, new HumanMessage(FINAL_STEP_PROMPT)] : messages,
       );
-      return finish(last.text, step, true);
+      return finish(last.text, step, true, last);
     }
     const response = await call(withTools, messages);
-    if (!response.tool_calls?.length) return finish(response.text, step, false);
-    messages.push(response);
-    for (const toolCall of response.tool_calls) {
+    const toolCalls = toolCallsOf(response, tools);
+    if (toolCalls.length === 0) return finish(response.text, step, false, response);
+    messages.push(
+      response.tool_calls?.length
+        ? response
+        : new AIMessage({
+            content: "",
+            tool_calls: toolCalls.map((call) => ({ ...call, type: "tool_call" as const })),
+          }),
+    );
+    for (const toolCall of toolCalls) {
       const output = await runTool(byName.get(toolCall.name), toolCall.name, toolCall.args);
       for (const source of sourcesIn(output)) sources.set(source.key, source);
       messages.push(
         new ToolMessage({
           content: output,
-          tool_call_id: toolCall.id ?? toolCall.name,
+          tool_call_id: toolCall.id,
           name: toolCall.name,
         }),
       );
     }
   }
   throw new Error("unreachable: the last step always returns");
+}
+
+/** A tool call, however the server sent it. */
+interface ToolCallRequest {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+}
+
+let textToolCalls = 0;
+
+/**
+ * The tool calls of an answer: its parsed `tool_calls`; calls whose arguments came as a JSON object
+ * rather than a string (which the client sets aside as invalid); or, from servers that put them in
+ * the text (small models through Ollama), a JSON `{ "name", "arguments" }` naming a bound tool.
+ */
+function toolCallsOf(response: AIMessage, tools: StructuredToolInterface[]): ToolCallRequest[] {
+  if (response.tool_calls?.length) {
+    return response.tool_calls.map((call) => ({
+      id: call.id ?? `call_${++textToolCalls}`,
+      name: call.name,
+      args: call.args,
+    }));
+  }
+  const objectArguments = (response.invalid_tool_calls ?? []).flatMap((call) => {
+    const args = call.args as unknown;
+    return call.name && typeof args === "object" && args !== null
+      ? [
+          {
+            id: call.id ?? `call_${++textToolCalls}`,
+            name: call.name,
+            args: args as Record<string, unknown>,
+          },
+        ]
+      : [];
+  });
+  if (objectArguments.length) return objectArguments;
+  return asToolCalls(withoutReasoning(response.text), tools);
+}
+
+/** Tool calls written as JSON text, when the text is nothing but calls of bound tools. */
+function asToolCalls(text: string, tools: StructuredToolInterface[]): ToolCallRequest[] {
+  const trimmed = text.trim();
+  if (!/^(```(json)?\s*)?[[{]/.test(trimmed)) return [];
+  const found = findJson(trimmed);
+  const list = Array.isArray(found) ? (found as unknown[]) : [found];
+  const names = new Set(tools.map((candidate) => candidate.name));
+  const calls = list.flatMap((item) => {
+    if (!looksLikeToolCall(item)) return [];
+    const { name, arguments: args, parameters } = item as Record<string, unknown>;
+    const value = typeof args === "string" ? (findJson(args) ?? {}) : (args ?? parameters ?? {});
+    return typeof name === "string" && names.has(name)
+      ? [{ id: `call_${++textToolCalls}`, name, args: value as Record<string, unknown> }]
+      : [];
+  });
+  return calls.length === list.length ? calls : [];
+}
+
+/** True for `{ "name": ..., "arguments" | "parameters": ... }`, the shape of a tool call as text. */
+function looksLikeToolCall(value: unknown): boolean {
+  const items = Array.isArray(value) ? (value as unknown[]) : [value];
+  return (
+    items.length > 0 &&
+    items.every(
+      (item) =>
+        typeof item === "object" &&
+        item !== null &&
+        typeof (item as { name?: unknown }).name === "string" &&
+        ("arguments" in item || "parameters" in item),
+    )
+  );
+}
+
+/**
+ * Writing for a server that cannot do tool calls: each tool that takes a text query is called once
+ * with the section (its name and the topic), its results go into the prompt, and the section is
+ * written in one call, citing them.
+ */
+async function writeAfterRetrieval(options: {
+  topic: string;
+  section: { name: string };
+  tools: StructuredToolInterface[];
+  messages: BaseMessage[];
+  writer: BaseChatModel;
+  call: LoopCall;
+}): Promise<WrittenText> {
+  const { topic, section, tools, messages, writer, call } = options;
+  const sources = new Map<string, Source>();
+  const outputs: string[] = [];
+  for (const candidate of tools) {
+    const args = queryArguments(candidate, `${section.name} ${topic}`);
+    if (!args) continue;
+    const output = await runTool(candidate, candidate.name, args);
+    for (const source of sourcesIn(output)) sources.set(source.key, source);
+    outputs.push(output);
+  }
+  const prompt = [
+    ...messages,
+    new HumanMessage(
+      `${RETRIEVED_SOURCES_PROMPT}\n\n<Sources>\n${outputs.join("\n\n")}\n</Sources>`,
+    ),
+  ];
+  const response = await call(writer, prompt);
+  return {
+    text: response.text,
+    steps: 1,
+    hitStepLimit: false,
+    sources: [...sources.values()],
+    last: response,
+  };
+}
+
+/** Arguments that give `query` to every required text parameter of a tool, or undefined when it takes other input. */
+function queryArguments(
+  candidate: StructuredToolInterface,
+  query: string,
+): Record<string, unknown> | undefined {
+  const parameters = convertToOpenAITool(candidate).function.parameters as {
+    properties?: Record<string, { type?: unknown }>;
+    required?: string[];
+  };
+  const properties = parameters.properties ?? {};
+  const required = parameters.required ?? Object.keys(properties);
+  if (required.length === 0 || required.some((key) => properties[key]?.type !== "string")) {
+    return undefined;
+  }
+  return Object.fromEntries(required.map((key) => [key, query]));
+}
+
+/**
+ * Calls the model, naming what a server's odd answer means: an answer with no choices (which the
+ * client reads as a TypeError) becomes an error that says so.
+ */
+async function readable(call: () => Promise<AIMessage>, sectionName: string): Promise<AIMessage> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof TypeError && /undefined|null/.test(error.message)) {
+      throw new SectionError({
+        sectionId: "",
+        sectionName,
+        message: `The model server answered section "${sectionName}" with no choices (an empty "choices" list): check the model name and the server's logs.`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+/** Why an answer had no text: cut off at the output limit, empty, or null content. */
+function noTextError(
+  section: { id: string; name: string },
+  last: AIMessage | undefined,
+): SectionError {
+  const finish = last?.response_metadata?.finish_reason as string | undefined;
+  const reasoned = last && (last.additional_kwargs?.reasoning_content || /<think/i.test(last.text));
+  const message =
+    finish === "length"
+      ? `The writer's answer for section "${section.name}" (${section.id}) was cut off at the output limit (finish_reason "length")${reasoned ? " while it was still reasoning" : ""} before any text: raise maxOutputTokens (--max-output-tokens).`
+      : `The writer model returned no text for section "${section.name}" (${section.id}): an empty answer${finish ? ` with finish_reason "${finish}"` : ""}. Check that the model name is right and the model can write text.`;
+  return new SectionError({ sectionId: section.id, sectionName: section.name, message });
 }
 
 /** Runs one tool call; its output is only ever text for the model, bounded, never executed. */

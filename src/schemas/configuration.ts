@@ -31,6 +31,20 @@ export const DEFAULT_ROLES = [
   },
 ];
 
+/**
+ * How a structured answer (a plan, a synthesis) is asked for: `auto` tries the JSON schema and falls
+ * back, per client, to JSON mode and then to the schema in the prompt when a server rejects or
+ * ignores it; the others use that one method only.
+ */
+export const STRUCTURED_OUTPUT_STRATEGIES = [
+  "auto",
+  "jsonSchema",
+  "toolCalling",
+  "jsonMode",
+  "prompt",
+] as const;
+export type StructuredOutputStrategy = (typeof STRUCTURED_OUTPUT_STRATEGIES)[number];
+
 /** Default chat model for both planner and writer when none is configured. */
 export const DEFAULT_MODEL = "gpt-4.1-mini";
 
@@ -192,6 +206,20 @@ export const ConfigurationSchema = z.object({
     .default(false)
     .describe(
       "Stop the whole run at the first section that fails, instead of finishing the others and reporting the failure.",
+    ),
+  structuredOutput: z
+    .enum(STRUCTURED_OUTPUT_STRATEGIES)
+    .default("auto")
+    .describe(
+      "How plans and syntheses are asked for. auto: the JSON schema, falling back (once per client) to JSON mode and then to the schema in the prompt when the server rejects or ignores it; jsonSchema, toolCalling, jsonMode or prompt: that method only. Answers are read tolerantly either way (code fences, reasoning blocks, key casing).",
+    ),
+  maxOutputTokens: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      "Most tokens a model may write in one answer (sent as max_tokens). Raise it when answers are cut off at the length limit, as reasoning models' often are; unset leaves the server's default.",
     ),
   requestTimeoutMs: z
     .number()

@@ -74,7 +74,9 @@ export function withIds(input: InputSection[], field: string): Section[] {
     const dependsOn = Array.isArray(section.dependsOn)
       ? [
           ...new Set(
-            section.dependsOn.map((dependency) => String(dependency).trim()).filter(Boolean),
+            (section.dependsOn as unknown[])
+              .map((dependency) => String(dependency).trim())
+              .filter(Boolean),
           ),
         ]
       : [];
@@ -86,8 +88,45 @@ export function withIds(input: InputSection[], field: string): Section[] {
       ...(dependsOn.length ? { dependsOn } : {}),
     };
   });
-  checkDependencies(sections, field);
-  return sections;
+  const resolved = sections.map((section) =>
+    section.dependsOn
+      ? {
+          ...section,
+          dependsOn: section.dependsOn.map((name) =>
+            resolveDependency(name, sections, section, field),
+          ),
+        }
+      : section,
+  );
+  checkDependencies(resolved, field);
+  return resolved;
+}
+
+/**
+ * A dependency as models write it, as a section id: an id of the plan, else the exact name of one
+ * section (case and spacing aside), else a 1-based position ("2" or 2). A name two sections share
+ * is refused, as is anything else; an unknown id is left for `checkDependencies` to refuse.
+ */
+function resolveDependency(
+  given: string,
+  sections: Section[],
+  section: Section,
+  field: string,
+): string {
+  if (sections.some((candidate) => candidate.id === given)) return given;
+  const named = sections.filter(
+    (candidate) => candidate.name.trim().toLowerCase() === given.trim().toLowerCase(),
+  );
+  if (named.length > 1) {
+    throw new InvalidInputError({
+      field,
+      message: `Section ${section.id} ("${section.name}") depends on "${given}", a name ${named.length} sections share: name the section by its id.`,
+    });
+  }
+  if (named.length === 1) return named[0]!.id;
+  const position = /^\d+$/.test(given) ? Number(given) : NaN;
+  if (position >= 1 && position <= sections.length) return sections[position - 1]!.id;
+  return given;
 }
 
 /**

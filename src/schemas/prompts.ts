@@ -158,6 +158,10 @@ returns has a key. When your section uses a passage, cite it inline with its key
 brackets, exactly as given, for example [docs/tides.md:12-30]. Cite only passages the tools
 returned. When you have what you need, write the section; do not call tools after that.`;
 
+/** Given with the sources looked up for a writer whose server cannot do tool calls. */
+export const RETRIEVED_SOURCES_PROMPT = `These passages were looked up for your section. Each has a key. When your section uses a
+passage, cite it inline with its key in square brackets, exactly as given. Cite only these passages.`;
+
 /** The last message of a tool-using worker that reached its step limit. */
 export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
 you use with their keys in square brackets.`;

@@ -5,6 +5,10 @@ export const UsageSchema = z.object({
   input: z.number().describe("Input (prompt) tokens."),
   output: z.number().describe("Output (completion) tokens."),
   total: z.number().describe("Input plus output tokens."),
+  unreported: z
+    .literal(true)
+    .optional()
+    .describe("Set when a call's server reported no usage: the counts then leave it out."),
 });
 
 /** Token usage of a run: the planner's, each section's, the total, and the estimated cost. */
@@ -22,6 +26,11 @@ export const UsageLedgerSchema = z.object({
   unpricedModels: z
     .array(z.string())
     .describe("Models used that the price table has no price for."),
+  unreportedModels: z
+    .array(z.string())
+    .describe(
+      "Models whose server reported no token usage for some calls: the totals leave those out.",
+    ),
 });
 
 /** Price of a model, in US dollars per million tokens. */
@@ -67,21 +76,29 @@ export function addUsage(...usages: (Usage | undefined)[]): Usage {
       input: sum.input + (usage?.input ?? 0),
       output: sum.output + (usage?.output ?? 0),
       total: sum.total + (usage?.total ?? 0),
+      ...(sum.unreported || usage?.unreported ? { unreported: true as const } : {}),
     }),
     NO_USAGE,
   );
 }
 
-/** A model message's usage metadata as a `Usage` (zeros when the provider reported none). */
+/**
+ * A model message's usage metadata as a `Usage`: zeros marked `unreported` when the server
+ * reported none (or no answer arrived whole), so the ledger never claims a call cost nothing.
+ */
 export function usageOf(
   message:
     | { usage_metadata?: { input_tokens?: number; output_tokens?: number; total_tokens?: number } }
     | undefined,
 ): Usage {
   const metadata = message?.usage_metadata;
-  const input = metadata?.input_tokens ?? 0;
-  const output = metadata?.output_tokens ?? 0;
-  return { input, output, total: metadata?.total_tokens ?? input + output };
+  // Some clients fill in zeros when the server sent no usage; a real call always has input tokens.
+  if (!metadata || (!metadata.input_tokens && !metadata.total_tokens)) {
+    return { input: 0, output: 0, total: 0, unreported: true };
+  }
+  const input = metadata.input_tokens ?? 0;
+  const output = metadata.output_tokens ?? 0;
+  return { input, output, total: metadata.total_tokens ?? input + output };
 }
 
 /** Estimated cost of `usage` on `model`, or undefined when the table has no price for it. */
@@ -115,7 +132,10 @@ export function usageLedger(calls: ModelCall[], prices: Record<string, ModelPric
     if (callCost === undefined) unpriced.add(call.model);
     else if (cost !== null) cost += callCost;
   }
-  if (unpriced.size > 0) cost = null;
+  const unreported = [
+    ...new Set(calls.filter((call) => call.unreported).map((call) => call.model)),
+  ];
+  if (unpriced.size > 0 || unreported.length > 0) cost = null;
   return {
     planner: addUsage(...calls.filter((call) => call.role === "planner")),
     sections,
@@ -123,17 +143,27 @@ export function usageLedger(calls: ModelCall[], prices: Record<string, ModelPric
     total: addUsage(...calls),
     estimatedCostUsd: cost,
     unpricedModels: [...unpriced],
+    unreportedModels: unreported,
   };
 }
 
 /** One line for the end of the report: tokens used and the estimated cost. */
 export function usageFooter(usage: UsageLedger): string {
   const count = (value: number) => value.toLocaleString("en-US");
+  const unreported = usage.unreportedModels ?? [];
   const cost =
-    usage.estimatedCostUsd === null
-      ? `estimated cost unknown (no price for ${usage.unpricedModels.join(", ")})`
-      : `estimated cost $${usage.estimatedCostUsd.toFixed(4)}`;
-  return `_Tokens: ${count(usage.total.input)} in, ${count(usage.total.output)} out, ${count(usage.total.total)} in all; ${cost}._`;
+    usage.estimatedCostUsd !== null
+      ? `estimated cost $${usage.estimatedCostUsd.toFixed(4)}`
+      : usage.unpricedModels.length > 0
+        ? `estimated cost unknown (no price for ${usage.unpricedModels.join(", ")})`
+        : "estimated cost unknown";
+  if (unreported.length > 0 && usage.total.total === 0) {
+    return `_Tokens: usage not reported by the server (${unreported.join(", ")}); ${cost}._`;
+  }
+  const missing = unreported.length
+    ? ` (usage not reported by the server for some calls of ${unreported.join(", ")}: not counted)`
+    : "";
+  return `_Tokens: ${count(usage.total.input)} in, ${count(usage.total.output)} out, ${count(usage.total.total)} in all${missing}; ${cost}._`;
 }
 
 /** Tokens of all the given calls. */

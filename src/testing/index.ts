@@ -15,6 +15,8 @@ export {
   type OpenAIServer,
   type OpenAIServerOptions,
   type RecordedRequest,
+  type ServerPlanSection,
+  type ServerQuirk,
   type ServerReply,
 } from "./openai-server.js";
 export { readBody } from "./http.js";

@@ -121,7 +121,8 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
       description: expect.stringMatching(/sections/),
     });
     for (const [field, property] of Object.entries(config.properties ?? {})) {
-      if (field === "maxTotalTokens") continue; // optional: no budget unless set
+      // Optional: no budget, no output limit unless set.
+      if (field === "maxTotalTokens" || field === "maxOutputTokens") continue;
       expect([field, typeof property.description, property.default === undefined]).toEqual([
         field,
         "string",
