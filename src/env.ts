@@ -9,6 +9,8 @@ export interface Environment {
   openaiApiKey?: string;
   /** `OPENAI_BASE_URL`: base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...). */
   openaiBaseUrl?: string;
+  /** `LANGSMITH_API_KEY` or else `LANGCHAIN_API_KEY`: the tracer's key (a secret to redact). */
+  langsmithApiKey?: string;
   /** `POSTGRES_URL` or else `DATABASE_URL`: PostgreSQL for checkpoints instead of SQLite. */
   postgresUrl?: string;
   /** `VISUAL` or else `EDITOR`: the command that edits a plan under review in the CLI. */
@@ -22,6 +24,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   return {
     openaiApiKey: nonEmpty(env.OPENAI_API_KEY),
     openaiBaseUrl: nonEmpty(env.OPENAI_BASE_URL),
+    langsmithApiKey: nonEmpty(env.LANGSMITH_API_KEY) ?? nonEmpty(env.LANGCHAIN_API_KEY),
     postgresUrl: nonEmpty(env.POSTGRES_URL) ?? nonEmpty(env.DATABASE_URL),
     editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
     workingDirectory: nonEmpty(env.INIT_CWD) ?? process.cwd(),
@@ -31,4 +34,22 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
 function nonEmpty(value: string | undefined): string | undefined {
   const trimmed = value?.trim();
   return trimmed ? trimmed : undefined;
+}
+
+/**
+ * Every secret the environment configures (the model server's key, the tracer's key, a database
+ * password): what `redact` removes from any text that may reach a file, a trace or a terminal.
+ */
+export function secretsOf(environment: Environment): string[] {
+  let databasePassword: string | undefined;
+  try {
+    databasePassword = environment.postgresUrl
+      ? decodeURIComponent(new URL(environment.postgresUrl).password) || undefined
+      : undefined;
+  } catch {
+    databasePassword = undefined;
+  }
+  return [environment.openaiApiKey, environment.langsmithApiKey, databasePassword].filter(
+    (secret): secret is string => typeof secret === "string" && secret.length >= 4,
+  );
 }

@@ -83,3 +83,18 @@ export function shortMessage(
   const line = text.replace(/\s*\n\s*/g, " ").trim();
   return line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line;
 }
+
+/** What stands in for a secret in any text this package writes or prints. */
+export const REDACTED = "[redacted]";
+
+/**
+ * The one redaction: `text` with every occurrence of each secret replaced by `[redacted]`. Every
+ * error text that can reach the state, a report, a trace or a terminal goes through it.
+ */
+export function redact(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret) result = result.split(secret).join(REDACTED);
+  }
+  return result;
+}

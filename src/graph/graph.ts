@@ -7,7 +7,8 @@ import {
   StateGraph,
   type BaseCheckpointSaver,
 } from "@langchain/langgraph";
-import { readEnvironment, type Environment } from "../env.js";
+import { readEnvironment, secretsOf, type Environment } from "../env.js";
+import { redact } from "../errors.js";
 import { createChatModelProvider } from "../models/chat-models.js";
 import { DISPATCH_DESTINATIONS, dispatch } from "../nodes/dispatch.js";
 import { createOrchestratorNode } from "../nodes/orchestrator.js";
@@ -40,6 +41,8 @@ export interface ReportGraphOptions {
   offline?: boolean;
   /** Called once when the offline model is chosen; defaults to a warning on stderr. */
   onOfflineModel?: (notice: string) => void;
+  /** Secrets to redact from every error text; defaults to the environment's (`secretsOf`). */
+  secrets?: string[];
   /**
    * LangChain tools the workers may call (`tool(...)` from @langchain/core/tools), for example
    * `createSourcesTool`. With tools, each worker runs a tool loop of at most `maxWorkerSteps`
@@ -63,13 +66,16 @@ export interface BuildGraphOptions extends ReportGraphOptions {
  * checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
-  const { environment, offline, onOfflineModel, tools, ...given } = options;
+  const { environment = readEnvironment(), offline, onOfflineModel, tools, ...given } = options;
+  const secrets = options.secrets ?? secretsOf(environment);
   const models = createChatModelProvider({
     ...given,
-    environment: environment ?? readEnvironment(),
+    environment,
     offline,
+    secrets,
     onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
   });
+  const redactSecrets = (text: string) => redact(text, secrets);
   return new StateGraph({
     state: ReportState,
     input: ReportInput,
@@ -79,9 +85,11 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     .addNode("orchestrator", createOrchestratorNode({ models }))
     .addNode("dispatch", dispatch, { ends: [...DISPATCH_DESTINATIONS] })
     .addNode("review_plan", reviewPlan, { ends: ["orchestrator", "dispatch"] })
-    .addNode("worker", createWorkerNode({ models, tools }), { input: WorkerInput })
+    .addNode("worker", createWorkerNode({ models, tools, redact: redactSecrets }), {
+      input: WorkerInput,
+    })
     .addNode("replanner", createReplannerNode({ models }))
-    .addNode("synthesizer", createSynthesizerNode({ models }))
+    .addNode("synthesizer", createSynthesizerNode({ models, redact: redactSecrets }))
     .addEdge(START, "orchestrator")
     .addEdge("orchestrator", "dispatch")
     .addEdge("worker", "dispatch")

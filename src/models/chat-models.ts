@@ -1,9 +1,9 @@
 import { ChatOpenAI } from "@langchain/openai";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { Environment } from "../env.js";
+import { secretsOf, type Environment } from "../env.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
-import { modelFetch } from "./model-fetch.js";
+import { createModelFetch } from "./model-fetch.js";
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /** Which part of the graph a model serves. */
@@ -31,6 +31,8 @@ export interface ChatModelProviderOptions extends GivenModels {
   offline?: boolean;
   /** Called once, the first time the offline model is chosen (the CLI prints it on stderr). */
   onOfflineModel?: (notice: string) => void;
+  /** Secrets to redact from error bodies; defaults to the environment's (`secretsOf`). */
+  secrets?: readonly string[];
 }
 
 /** Placeholder key for OpenAI-compatible servers that need none (Ollama, vLLM, LM Studio). */
@@ -94,7 +96,13 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
           ...settings,
           onFailedAttempt: retryTransportFailuresOnly,
           apiKey: options.environment.openaiApiKey ?? NO_KEY,
-          configuration: { baseURL: options.environment.openaiBaseUrl, fetch: modelFetch },
+          configuration: {
+            baseURL: options.environment.openaiBaseUrl,
+            fetch: createModelFetch({
+              timeoutMs: configuration.requestTimeoutMs,
+              secrets: options.secrets ?? secretsOf(options.environment),
+            }),
+          },
         }),
     );
   };

@@ -44,7 +44,11 @@ const AnswerSchema = z.object({
  *    a line that says so; the ledger goes to the `usage` key, and into the trace as the metadata
  *    of the child run (`assemble`) that puts the report together.
  */
-export function createSynthesizerNode(dependencies: { models: ChatModelProvider }) {
+export function createSynthesizerNode(dependencies: {
+  models: ChatModelProvider;
+  /** Removes every configured secret from a text before it is stored or shown. */
+  redact?: (text: string) => string;
+}) {
   return async function synthesizer(
     state: ReportStateType,
     config: LangGraphRunnableConfig,
@@ -64,7 +68,7 @@ export function createSynthesizerNode(dependencies: { models: ChatModelProvider 
         // The sections are written and paid for: the aggregator's failure never costs them.
         if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
         warnings.push(
-          `The aggregator failed (${shortMessage(error)}); the report joins the sections as written instead.`,
+          `The aggregator failed (${(dependencies.redact ?? String)(shortMessage(error))}); the report joins the sections as written instead.`,
         );
       }
     }

@@ -1,3 +1,4 @@
+import { getMaxListeners, setMaxListeners } from "node:events";
 import {
   AIMessage,
   HumanMessage,
@@ -29,11 +30,20 @@ import type { ReportUpdate, WorkerInputType } from "../schemas/state.js";
 import { usageOf, type ModelCall } from "../schemas/usage.js";
 import { MAX_TOOL_OUTPUT_CHARACTERS } from "../tools/results.js";
 
-/** What a worker needs: where its model comes from, and the tools it may call. */
+/** What a worker needs: where its model comes from, the tools it may call, what to redact. */
 export interface WorkerDependencies {
   models: ChatModelProvider;
   tools?: StructuredToolInterface[];
+  /** Removes every configured secret from a text before it is stored or shown. */
+  redact?: (text: string) => string;
 }
+
+/**
+ * Most characters of one section's text. Beyond it a model is running away (repeating itself, or
+ * a server ignoring the output limit); the text is cut with a warning, so one answer cannot make
+ * the report, the database and memory grow without bound.
+ */
+export const MAX_SECTION_CHARACTERS = 100_000;
 
 /** The model calls of one section, recorded as they are made (a failed section's were paid too). */
 type CallLog = ModelCall[];
@@ -60,6 +70,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
   ): Promise<ReportUpdate> {
     const { section } = input;
     const configuration = resolveConfiguration(config);
+    allowListenersPerTask(config.signal, configuration.maxConcurrency);
     const calls: CallLog = [];
     const warnings: string[] = [];
     const metadata = {
@@ -88,7 +99,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
       return { completedSections: [completed], modelCalls: calls, warnings };
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
-      const message = shortMessage(error);
+      const message = (dependencies.redact ?? String)(shortMessage(error));
       emitProgress(config, {
         type: "section_failed",
         id: section.id,
@@ -102,6 +113,19 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
       };
     }
   };
+}
+
+/**
+ * Every running worker (its child run and its model calls) listens for the run's cancellation on
+ * the one signal LangGraph gives all tasks of a run, so a run with more than a few sections passes
+ * Node's default of 10 listeners and prints a false "possible memory leak" warning. The listeners
+ * are bounded by the tasks running at once; Node's `setMaxListeners` is the documented way to say
+ * so for an EventTarget. Pinned by tests/integration/secrets-and-limits.test.ts.
+ */
+function allowListenersPerTask(signal: AbortSignal | undefined, maxConcurrency: number): void {
+  if (!signal) return;
+  const wanted = 4 * Math.max(maxConcurrency, 2) + 10;
+  if (getMaxListeners(signal) < wanted) setMaxListeners(wanted, signal);
 }
 
 /** Writes one section: one model call, or a bounded tool-calling loop when tools are given. */
@@ -172,8 +196,14 @@ async function writeSection(
     const response = await invoke(writer, messages);
     written = { text: response.text, steps: 1, hitStepLimit: false, sources: [], last: response };
   }
-  const content = sectionBody(withoutReasoning(written.text), section.name);
+  let content = sectionBody(withoutReasoning(written.text), section.name);
   if (!content) throw noTextError(section, written.last);
+  if (content.length > MAX_SECTION_CHARACTERS) {
+    log.warnings.push(
+      `Section ${section.id} ("${section.name}") came back with ${content.length.toLocaleString("en-US")} characters; it was cut to ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} (set maxOutputTokens to bound what is asked for).`,
+    );
+    content = `${content.slice(0, MAX_SECTION_CHARACTERS)}\n\n_[cut: the model's answer was longer than ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} characters]_`;
+  }
   if (asToolCalls(content, tools).length > 0 || looksLikeToolCall(findJson(content))) {
     throw new SectionError({
       sectionId: section.id,

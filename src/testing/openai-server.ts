@@ -40,7 +40,11 @@ export type ServerReply =
   | { toolCall: { name: string; arguments: string } }
   | { status: number; body?: unknown; headers?: Record<string, string> }
   /** `reset` drops the connection without an answer; `hang` never answers. */
-  | { fault: "reset" | "hang" };
+  /**
+   * `reset` drops the connection without an answer; `hang` never answers; `stall-body` sends the
+   * status and headers of a 200 and then nothing more.
+   */
+  | { fault: "reset" | "hang" | "stall-body" };
 
 /**
  * A way a real OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio, reasoning models)
@@ -232,7 +236,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     const reply = options.respond?.(recorded);
     if (reply && "fault" in reply) {
       if (reply.fault === "reset") request.socket.destroy();
-      return; // "hang": the response is never written; close() ends the connection.
+      if (reply.fault === "stall-body") {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.flushHeaders();
+      }
+      return; // "hang" and "stall-body": close() ends the connection.
     }
     if (reply && "status" in reply) {
       response.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });

@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readBody } from "./process.js";
 
@@ -32,7 +32,12 @@ export interface LangSmithReceiver {
  * ingestion, so the client sends JSON batches), and records `POST /runs/batch`, `POST /runs` and
  * `PATCH /runs/:id`.
  */
-export async function startLangSmithReceiver(): Promise<LangSmithReceiver> {
+export async function startLangSmithReceiver(
+  options: {
+    /** Answers a run-ingesting request with this error instead (a failing or echoing endpoint). */
+    fail?: (request: IncomingMessage) => { status: number; body: string } | undefined;
+  } = {},
+): Promise<LangSmithReceiver> {
   const runs = new Map<string, ReceivedRun>();
   const bodies: string[] = [];
   const requests: string[] = [];
@@ -68,6 +73,12 @@ export async function startLangSmithReceiver(): Promise<LangSmithReceiver> {
             },
           }),
         );
+        return;
+      }
+      const failure = url.startsWith("/runs") ? options.fail?.(request) : undefined;
+      if (failure) {
+        response.writeHead(failure.status, { "content-type": "application/json" });
+        response.end(failure.body);
         return;
       }
       if (request.method === "POST" && url.startsWith("/runs/batch")) {
