@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { constants } from "node:fs";
+import { access, lstat, readFile, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Environment } from "../env.js";
@@ -9,11 +10,16 @@ import {
   type Configuration,
   type ConfigurationInput,
 } from "../schemas/configuration.js";
-import { validateInput, type ValidatedInput } from "../schemas/input.js";
+import { printable, validateInput, type ValidatedInput } from "../schemas/input.js";
 import type { InputSection } from "../schemas/section.js";
 import { createSourcesTool } from "../tools/sources.js";
 import { createWikipediaTool } from "../tools/wikipedia.js";
-import { checkWritable } from "./report-file.js";
+import {
+  checkWritable,
+  notRegularFile,
+  resolveOutPath,
+  type ForbiddenPath,
+} from "./report-file.js";
 import { DEFAULT_CHECKPOINT_FILE } from "./run-store.js";
 
 /** The options as commander parses them. */
@@ -27,6 +33,7 @@ export interface CliOptions {
   aggregatorModel?: string;
   structuredOutput?: "auto" | "jsonSchema" | "toolCalling" | "jsonMode" | "prompt";
   maxOutputTokens?: number;
+  requestTimeout?: number;
   temperature?: number;
   plan?: string;
   thread?: string;
@@ -67,7 +74,7 @@ export function parseArguments(
   output: { stdout: (text: string) => void; stderr: (text: string) => void },
 ): { topic: string[]; options: CliOptions } | number {
   const program = new Command()
-    .name("npm run report --")
+    .name("orchestrator-workers")
     .description(
       "Plan a report on a topic, write its sections in parallel, and assemble them in plan order.",
     )
@@ -96,6 +103,11 @@ export function parseArguments(
       "--max-output-tokens <n>",
       "most tokens a model may write in one answer (raise it when answers are cut off)",
       positiveInteger,
+    )
+    .option(
+      "--request-timeout <seconds>",
+      "time limit of one model request, response body included (default 120)",
+      seconds,
     )
     .option("-t, --temperature <t>", "sampling temperature, 0 to 2 (default 0.2)", temperature)
     .option(
@@ -171,11 +183,14 @@ Environment:
   POSTGRES_URL      store runs in PostgreSQL (also DATABASE_URL) instead of the --db SQLite file
   With neither set, the offline placeholder model writes a labelled placeholder report.
 
+Numbers are written in plain decimal digits: 8, 0.5 (not 0x8, 8e0 or 0b1000).
+
 Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
 2 bad usage or input (nothing sent, nothing written).
 
 Example:
-  npm run report -- "How tides work" --out tides.md --max-sections 5`,
+  orchestrator-workers "How tides work" --out tides.md --max-sections 5
+  npm run report -- "How tides work"   (in a clone of the repository)`,
     )
     .exitOverride()
     .configureOutput({ writeOut: output.stdout, writeErr: output.stderr });
@@ -217,8 +232,15 @@ export async function prepareRun(
     })) as ConfigurationInput["roles"];
   }
   const configuration = resolveConfiguration({ configurable });
-  const out = path(options.out);
-  await checkWritable(out, { force: options.force ?? false });
+  if (options.thread !== undefined) checkThreadId(options.thread);
+  const database = environment.postgresUrl
+    ? undefined
+    : await checkDatabasePath(options.db, environment.workingDirectory);
+  const out = resolveOutPath(options.out, environment.workingDirectory);
+  await checkWritable(out, {
+    force: options.force ?? false,
+    forbidden: database ? databaseFiles(database) : [],
+  });
   if (options.wikipediaUrl && !/^https?:\/\/[^/]+/.test(options.wikipediaUrl)) {
     throw new InvalidInputError({
       field: "wikipedia-url",
@@ -249,6 +271,8 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.structuredOutput) configuration.structuredOutput = options.structuredOutput;
   if (options.maxOutputTokens !== undefined)
     configuration.maxOutputTokens = options.maxOutputTokens;
+  if (options.requestTimeout !== undefined)
+    configuration.requestTimeoutMs = Math.round(options.requestTimeout * 1000);
   const planner = options.plannerModel ?? options.model;
   const writer = options.writerModel ?? options.model;
   const aggregator = options.aggregatorModel ?? options.model;
@@ -275,7 +299,8 @@ async function readJsonArray(
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // A byte order mark is how some editors (Notepad, PowerShell's Out-File) start UTF-8 files.
+    value = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch {
     throw new InvalidInputError({
       field: options.field,
@@ -296,18 +321,131 @@ async function readJsonArray(
   return list as unknown[];
 }
 
+/**
+ * A count: plain decimal digits only ("8", "08"), at least 1. `Number` would also read "0x10" as 16,
+ * "1e3" as 1000 and "0b11" as 3, which a person typing a count rarely means: those are refused.
+ */
 function positiveInteger(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new InvalidArgumentError("give a whole number of 1 or more.");
+  const trimmed = value.trim();
+  const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(number) || number < 1) {
+    throw new InvalidArgumentError("give a whole number of 1 or more, in digits like 8.");
   }
   return number;
 }
 
+/** A decimal number in plain digits ("0.5", "2", ".5"), or NaN. */
+function decimal(value: string): number {
+  const trimmed = value.trim();
+  return /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : NaN;
+}
+
 function temperature(value: string): number {
-  const number = Number(value);
-  if (value.trim() === "" || !Number.isFinite(number) || number < 0 || number > 2) {
-    throw new InvalidArgumentError("give a number from 0 to 2.");
+  const number = decimal(value);
+  if (!Number.isFinite(number) || number < 0 || number > 2) {
+    throw new InvalidArgumentError("give a number from 0 to 2, in digits like 0.2.");
   }
   return number;
+}
+
+/** Seconds, decimals allowed, at least 1 (the configuration's `requestTimeoutMs` is at least 1000). */
+function seconds(value: string): number {
+  const number = decimal(value);
+  if (!Number.isFinite(number) || number < 1 || number > 86_400) {
+    throw new InvalidArgumentError("give a number of seconds from 1 to 86400, in digits like 120.");
+  }
+  return number;
+}
+
+/**
+ * A `--thread` id must be something a person can read and type again: not empty or blank, and
+ * without control or invisible characters (a terminal escape in an id would be printed raw in
+ * every "run again with --thread" hint). The message shows such characters escaped.
+ */
+function checkThreadId(thread: string): void {
+  if (thread.trim() === "") {
+    throw new InvalidInputError({
+      field: "thread",
+      message: "--thread is empty: give the run a name, e.g. --thread tides-1, or leave it out.",
+    });
+  }
+  if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(thread)) {
+    throw new InvalidInputError({
+      field: "thread",
+      message: `--thread "${printable(thread)}" has control or invisible characters: use letters, digits, - or _.`,
+    });
+  }
+}
+
+/**
+ * Checks the SQLite file of `--db` before anything is created: not empty; an existing path must be
+ * a regular file (or a link to one) that can be read and written; its folder must be an existing,
+ * writable directory (only the default folder, .orchestrator-workers, may be missing: it is made
+ * in a writable working directory). Returns its absolute path.
+ */
+async function checkDatabasePath(given: string, workingDirectory: string): Promise<string> {
+  if (given.trim() === "") {
+    throw new InvalidInputError({
+      field: "db",
+      message: `--db is empty: give the path of the SQLite file that stores runs (default ${DEFAULT_CHECKPOINT_FILE}).`,
+    });
+  }
+  const path = resolve(workingDirectory, given);
+  const shown = printable(path);
+  if (/[\\/]$/.test(given)) {
+    throw new InvalidInputError({
+      field: "db",
+      message: `--db ${printable(given)} names a directory: give a file path, e.g. ${printable(given)}runs.sqlite.`,
+    });
+  }
+  const existing = await stat(path).catch((error: NodeJS.ErrnoException) =>
+    error.code === "ENOENT" ? undefined : error,
+  );
+  if (existing instanceof Error) {
+    throw new InvalidInputError({
+      field: "db",
+      message: `Cannot use ${shown} as --db (${existing.code ?? existing.message}): give a SQLite file in a writable directory.`,
+    });
+  }
+  if (existing) {
+    const kind = notRegularFile(existing);
+    if (kind) {
+      throw new InvalidInputError({
+        field: "db",
+        message: `--db ${shown} is ${kind}: give the path of a SQLite file.`,
+      });
+    }
+    try {
+      await access(path, constants.R_OK | constants.W_OK);
+    } catch {
+      throw new InvalidInputError({
+        field: "db",
+        message: `--db ${shown} cannot be read and written: give a SQLite file you can write.`,
+      });
+    }
+  }
+  const isDefault = path === resolve(workingDirectory, DEFAULT_CHECKPOINT_FILE);
+  let directory = dirname(path);
+  if (isDefault && !(await lstat(directory).catch(() => undefined))) directory = dirname(directory);
+  try {
+    const info = await stat(directory);
+    if (!info.isDirectory()) throw new Error("not a directory");
+    await access(directory, constants.W_OK);
+  } catch {
+    throw new InvalidInputError({
+      field: "db",
+      message: `Cannot create the run database in ${printable(directory)}: give --db a file in an existing, writable directory.`,
+    });
+  }
+  return path;
+}
+
+/** The run database and the files SQLite keeps beside it: never a place for the report. */
+function databaseFiles(database: string): ForbiddenPath[] {
+  return ["", "-wal", "-shm", "-journal"].map((suffix) => ({
+    path: `${database}${suffix}`,
+    what: suffix
+      ? `a file of the run database (--db ${printable(database)})`
+      : "the run database (--db)",
+  }));
 }

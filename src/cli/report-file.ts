@@ -1,13 +1,58 @@
-import { constants } from "node:fs";
-import { access, link, open, rename, stat, unlink } from "node:fs/promises";
-import { dirname } from "node:path";
-import { InvalidInputError } from "../errors.js";
+import { constants, type Stats } from "node:fs";
+import {
+  access,
+  link,
+  lstat,
+  open,
+  readdir,
+  realpath,
+  rename,
+  stat,
+  unlink,
+} from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { InvalidInputError, OrchestratorWorkersError } from "../errors.js";
+import { printable } from "../schemas/input.js";
+
+/** A path the report must never be written to, and what it is (for the message). */
+export interface ForbiddenPath {
+  path: string;
+  /** What the path holds, e.g. "the run database (--db)". */
+  what: string;
+}
 
 /**
- * Checks, before any work is done, that `path` can be written: its directory exists and is
- * writable, and the file is absent unless `force` is set.
+ * The absolute path of the report file named by `--out` (relative to `workingDirectory`). Refuses
+ * an empty path and one that ends with a slash (`-o sub/`), which names a directory, not a file.
  */
-export async function checkWritable(path: string, options: { force: boolean }): Promise<void> {
+export function resolveOutPath(given: string, workingDirectory: string): string {
+  if (given.trim() === "") {
+    throw new InvalidInputError({
+      field: "out",
+      message: "--out is empty: give the path of the report file, e.g. report.md.",
+    });
+  }
+  if (/[\\/]$/.test(given) || /(^|[\\/])\.{1,2}$/.test(given)) {
+    throw new InvalidInputError({
+      field: "out",
+      message: `--out ${printable(given)} names a directory: give a file path, e.g. ${printable(given.replace(/[\\/]+$/, ""))}/report.md.`,
+    });
+  }
+  return resolve(workingDirectory, given);
+}
+
+/**
+ * Checks, before any work is done, that the report can be written to `path`: its directory exists
+ * and is writable, and `path` is absent, or (with `force`) a regular file that is none of the
+ * `forbidden` paths (the run database). Refused whatever `force` says: a symbolic link (even a
+ * dangling one: replacing it would not write where it points), a directory, a device, FIFO or
+ * socket (`/dev/null`, `/dev/full`), and any forbidden path, compared by real path and by inode so
+ * that `./x`, `sub/../x` and a hard link all count. Throws an `InvalidInputError` saying what to do.
+ */
+export async function checkWritable(
+  path: string,
+  options: { force: boolean; forbidden?: ForbiddenPath[] },
+): Promise<void> {
   const directory = dirname(path);
   try {
     const info = await stat(directory);
@@ -16,44 +61,186 @@ export async function checkWritable(path: string, options: { force: boolean }): 
   } catch {
     throw new InvalidInputError({
       field: "out",
-      message: `Cannot write to ${directory}: choose an --out path in an existing, writable directory.`,
+      message: `Cannot write to ${printable(directory)}: choose an --out path in an existing, writable directory.`,
     });
   }
-  const existing = await stat(path).catch(() => undefined);
-  if (existing?.isDirectory()) {
+  const shown = printable(path);
+  for (const forbidden of options.forbidden ?? []) {
+    if (await samePath(path, forbidden.path)) {
+      throw new InvalidInputError({
+        field: "out",
+        message: `${shown} is ${forbidden.what}: choose another --out path.`,
+      });
+    }
+  }
+  const existing = await lstat(path).catch(() => undefined);
+  if (!existing) return;
+  const kind = notRegularFile(existing);
+  if (kind === "a symbolic link") {
     throw new InvalidInputError({
       field: "out",
-      message: `${path} is a directory: give a file path to --out.`,
+      message: `${shown} is a symbolic link: give the path of a regular file (not a link) to --out.`,
     });
   }
-  if (existing && !options.force) {
+  if (kind === "a directory") {
     throw new InvalidInputError({
       field: "out",
-      message: `${path} already exists: pass --force to overwrite it, or choose another --out path.`,
+      message: `${shown} is a directory: give a file path to --out.`,
+    });
+  }
+  if (kind) {
+    throw new InvalidInputError({
+      field: "out",
+      message: `${shown} is ${kind}, not a regular file: only a regular file can be replaced; choose another --out path.`,
+    });
+  }
+  if (!options.force) {
+    throw new InvalidInputError({
+      field: "out",
+      message: `${shown} already exists: pass --force to overwrite it, or choose another --out path.`,
     });
   }
 }
 
+/** What `info` (from `lstat`) is when it is not a regular file, as words; undefined for a file. */
+export function notRegularFile(info: Stats): string | undefined {
+  if (info.isFile()) return undefined;
+  if (info.isSymbolicLink()) return "a symbolic link";
+  if (info.isDirectory()) return "a directory";
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
+  return "not a regular file";
+}
+
 /**
- * Writes `content` to `path` atomically: into a temporary file beside it, flushed, then moved into
- * place, so a crash never leaves a half-written report. Without `force`, an existing file is never
- * replaced, even one that appeared while the run was going.
+ * True when `a` and `b` name the same file: the same real path (symbolic links and `..` resolved,
+ * for a file that does not exist yet through its directory's real path), or the same inode.
+ */
+export async function samePath(a: string, b: string): Promise<boolean> {
+  if ((await canonicalPath(a)) === (await canonicalPath(b))) return true;
+  const [first, second] = await Promise.all([stat(a).catch(() => null), stat(b).catch(() => null)]);
+  return Boolean(first && second && first.dev === second.dev && first.ino === second.ino);
+}
+
+/** The real path of `path`, or of its directory joined with its name when it does not exist. */
+export async function canonicalPath(path: string): Promise<string> {
+  const absolute = resolve(path);
+  try {
+    return await realpath(absolute);
+  } catch {
+    try {
+      return join(await realpath(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+/** Writing the report file failed (a full disk, a folder that became read-only): nothing was replaced. */
+export class ReportFileError extends OrchestratorWorkersError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ReportFileError", message, options);
+  }
+
+  static override isInstance(error: unknown): error is ReportFileError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "ReportFileError";
+  }
+}
+
+/** The name of the temporary file `writeFileAtomically` writes beside `path`. */
+function temporaryName(path: string): string {
+  return `${path}.${process.pid}.${Date.now()}.tmp`;
+}
+
+/**
+ * Removes the temporary files an earlier write of `path` left behind when its process was killed:
+ * files beside it named exactly `<name>.<pid>.<milliseconds>.tmp` whose process is no longer
+ * running (this process's own pid counts as gone: it has no write of its own under way). Files
+ * of a process still alive, other names, and anything not a regular file are left alone.
+ * Returns the paths removed.
+ */
+export async function removeStaleTemporaryFiles(path: string): Promise<string[]> {
+  const directory = dirname(path);
+  const prefix = `${basename(path)}.`;
+  const removed: string[] = [];
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const match = /^(\d+)\.(\d+)\.tmp$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid !== process.pid && isRunning(pid)) continue;
+    const candidate = join(directory, name);
+    const info = await lstat(candidate).catch(() => undefined);
+    if (!info?.isFile()) continue;
+    await unlink(candidate).then(
+      () => removed.push(candidate),
+      () => undefined,
+    );
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid < 1) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Writes `content` to `path` atomically: into a temporary file beside it
+ * (`<path>.<pid>.<milliseconds>.tmp`), flushed, then moved into place, so a crash never leaves a
+ * half-written report. First removes the temporary files a killed earlier write left (see
+ * `removeStaleTemporaryFiles`); when writing fails (a full disk), removes its own and throws a
+ * `ReportFileError`, having replaced nothing. Without `force`, an existing file is never
+ * replaced, even one that appeared while the run was going; with it, only a regular file is (a
+ * link, directory or device that appeared at `path` since `checkWritable` is refused).
  */
 export async function writeFileAtomically(
   path: string,
   content: string,
   options: { force: boolean },
 ): Promise<void> {
-  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temporary, "wx");
+  await removeStaleTemporaryFiles(path);
+  const temporary = temporaryName(path);
   try {
-    await handle.writeFile(content, "utf8");
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(temporary, "wx");
+    try {
+      await handle.writeFile(content, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOSPC" || code === "EDQUOT"
+        ? "no space left on the device"
+        : code === "EFBIG"
+          ? "the file is larger than this process may write"
+          : ((error as Error).message ?? String(error));
+    throw new ReportFileError(
+      `Cannot write the report to ${printable(path)}: ${reason}. Nothing was replaced.`,
+      { cause: error },
+    );
   }
   try {
     if (options.force) {
+      const existing = await lstat(path).catch(() => undefined);
+      const kind = existing && notRegularFile(existing);
+      if (kind) {
+        throw new InvalidInputError({
+          field: "out",
+          message: `${printable(path)} became ${kind} while the report was being written: only a regular file can be replaced; choose another --out path.`,
+        });
+      }
       await rename(temporary, path);
     } else {
       // link() fails when the target exists, which rename() would silently replace.
@@ -63,7 +250,7 @@ export async function writeFileAtomically(
     if ((error as NodeJS.ErrnoException).code === "EEXIST") {
       throw new InvalidInputError({
         field: "out",
-        message: `${path} appeared while the report was being written: pass --force to overwrite it.`,
+        message: `${printable(path)} appeared while the report was being written: pass --force to overwrite it.`,
         cause: error,
       });
     }

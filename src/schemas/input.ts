@@ -2,8 +2,14 @@ import { InvalidInputError } from "../errors.js";
 import type { InputSection, Section } from "./section.js";
 import { DEFAULT_ROLES, type Role } from "./configuration.js";
 
-/** Longest topic accepted, in characters: a topic is a subject or a question, not a document. */
+/**
+ * Longest topic accepted, in user-perceived characters (grapheme clusters: an emoji made of
+ * several code points counts as one): a topic is a subject or a question, not a document.
+ */
 export const MAX_TOPIC_LENGTH = 2000;
+
+/** Longest section name kept, in user-perceived characters; longer names are cut, ending in "…". */
+export const MAX_SECTION_NAME_LENGTH = 200;
 
 /** A validated run input: a trimmed topic and, when given, a ready-made plan with ids. */
 export interface ValidatedInput {
@@ -12,9 +18,71 @@ export interface ValidatedInput {
 }
 
 /**
+ * Terminal escape sequences: CSI (`ESC [ ... final`, or the one-byte C1 CSI), OSC (`ESC ] ...`
+ * ended by BEL or `ESC \`, or cut off), and the two-byte `ESC <char>` forms.
+ */
+const TERMINAL_ESCAPE =
+  // eslint-disable-next-line no-control-regex
+  /\u001b\[[0-?]*[ -/]*[@-~]?|\u009b[0-?]*[ -/]*[@-~]?|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[ -~]?/g;
+/** Control characters (C0, DEL, C1) and the line and paragraph separators. */
+const CONTROL = /[\p{Cc}\u2028\u2029]/gu;
+/** Invisible format characters: zero-width spaces and joiners, bidi controls, BOM, soft hyphen... */
+const FORMAT = /\p{Cf}/gu;
+/** A grapheme that is an emoji: its joiners, tags and selectors are part of the picture. */
+const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** Characters that are never part of an identifier a person can read and type. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+
+const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** The user-perceived characters (grapheme clusters) of `text`. */
+export function graphemes(text: string): string[] {
+  return Array.from(graphemeSegmenter.segment(text), (part) => part.segment);
+}
+
+/**
+ * `text` as one line of plain, visible text: terminal escape sequences removed; control characters
+ * (newlines and tabs included) turned into spaces; invisible format characters (zero-width spaces,
+ * word joiners, bidi controls, BOM, soft hyphens) removed, except a zero-width joiner or non-joiner
+ * between two letters (Persian, Indic scripts) and the joiners and tags inside an emoji; runs of
+ * white space collapsed to one space; trimmed.
+ */
+export function plainLine(text: string): string {
+  const withoutEscapes = text.replace(TERMINAL_ESCAPE, "").replace(CONTROL, " ");
+  const emojiRanges: [number, number][] = [];
+  let offset = 0;
+  for (const grapheme of graphemes(withoutEscapes)) {
+    if (EMOJI.test(grapheme)) emojiRanges.push([offset, offset + grapheme.length]);
+    offset += grapheme.length;
+  }
+  const visible = withoutEscapes.replace(FORMAT, (character, at: number) => {
+    if (emojiRanges.some(([start, end]) => at >= start && at < end)) return character;
+    const joiner = character === "\u200c" || character === "\u200d";
+    const between =
+      /[\p{L}\p{M}]$/u.test(withoutEscapes.slice(0, at)) &&
+      /^\p{L}/u.test(withoutEscapes.slice(at + 1));
+    return joiner && between ? character : "";
+  });
+  return visible.replace(/\s+/gu, " ").trim();
+}
+
+/**
+ * `text` safe to print in a one-line message: control and invisible characters (an escape
+ * sequence's ESC, a newline, a zero-width space) shown as `\u001b`-style escapes, not sent raw.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    new RegExp(UNPRINTABLE.source, "gu"),
+    (character) => `\\u${character.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
  * Checks a run's input before any model is called and says what to change when it is unusable:
- * the topic must be non-blank and at most `MAX_TOPIC_LENGTH` characters; a ready-made plan must
- * have named, described sections with distinct ids. Sections without an id get `s<position>`.
+ * the topic becomes one line of visible text (see `plainLine`: terminal escapes, control and
+ * zero-width characters never reach a prompt, a title or a terminal) and must then be non-empty
+ * and at most `MAX_TOPIC_LENGTH` user-perceived characters; a ready-made plan must have named,
+ * described sections with distinct ids (see `withIds`). Sections without an id get `s<position>`.
  */
 export function validateInput(input: { topic?: unknown; sections?: unknown }): ValidatedInput {
   if (typeof input.topic !== "string" || input.topic.trim() === "") {
@@ -23,11 +91,19 @@ export function validateInput(input: { topic?: unknown; sections?: unknown }): V
       message: "The topic is empty: give the subject or question the report is about.",
     });
   }
-  const topic = input.topic.trim();
-  if (topic.length > MAX_TOPIC_LENGTH) {
+  const topic = plainLine(input.topic);
+  if (topic === "") {
     throw new InvalidInputError({
       field: "topic",
-      message: `The topic is ${topic.length} characters long; shorten it to at most ${MAX_TOPIC_LENGTH}.`,
+      message:
+        "The topic has no visible characters (only control, escape or zero-width characters): give the subject or question the report is about.",
+    });
+  }
+  const length = graphemes(topic).length;
+  if (length > MAX_TOPIC_LENGTH) {
+    throw new InvalidInputError({
+      field: "topic",
+      message: `The topic is ${length} characters long; shorten it to at most ${MAX_TOPIC_LENGTH}.`,
     });
   }
   if (input.sections === undefined || input.sections === null) return { topic };
@@ -41,27 +117,113 @@ export function validateInput(input: { topic?: unknown; sections?: unknown }): V
   return { topic, sections: withIds(input.sections as InputSection[], "sections") };
 }
 
+/** Characters escaped wherever they are: code spans and fences, HTML and autolinks, links. */
+const INLINE_SPECIAL = /[`<>[\]]/;
+/** A start that would open a block in a list item: a heading, a list, a thematic break, a fence. */
+const LEADING_BLOCK = /^(?:#|[-+*](?=\s|$)|([-*_~])\1\1)/;
+
 /**
- * Gives every section a stable id (its own, or `s<position>`) and checks names, descriptions and
- * uniqueness of ids. `field` names the source in error messages.
+ * A section name as one line of plain text that keeps the report's structure whatever a model, a
+ * `--plan` file or a reviewer wrote, placed after `## ` in a heading or after `- ` in a list:
+ * 1. `plainLine`: terminal escapes, newlines, tabs, control and zero-width characters go, white
+ *    space is collapsed, the name trimmed;
+ * 2. backslash escapes already in the name are read as Markdown reads them (`\<` is `<`);
+ * 3. the name is cut to `MAX_SECTION_NAME_LENGTH` user-perceived characters (ending in "…");
+ * 4. Markdown and HTML that would change the structure is escaped with a backslash, so it shows
+ *    as written: every `` ` ``, `<`, `>`, `[` and `]` (no code span or fence, HTML tag, autolink
+ *    or `[x](javascript:...)` link), a backslash that comes before ASCII punctuation, the first
+ *    character of a start that would open a block in a list item (`#`, `- `, `+ `, `* `, `---`,
+ *    `***`, `___`, `~~~`, or the dot of `1. `), and a closing `#` sequence (`Intro #`).
+ * The result is a fixed point: applying it again changes nothing, so names survive re-planning,
+ * review edits and resumes unchanged. Empty when nothing visible is left.
+ */
+export function sectionName(name: string): string {
+  let text = unescapeMarkdown(plainLine(name));
+  const characters = graphemes(text);
+  if (characters.length > MAX_SECTION_NAME_LENGTH) {
+    text = `${characters
+      .slice(0, MAX_SECTION_NAME_LENGTH - 1)
+      .join("")
+      .trimEnd()}…`;
+  }
+  return escapeMarkdown(text);
+}
+
+/** Markdown's reading of backslash escapes: a backslash before ASCII punctuation is dropped. */
+function unescapeMarkdown(text: string): string {
+  return text.replace(/\\([!-/:-@[-`{-~])/g, "$1");
+}
+
+/** The inverse of `unescapeMarkdown` for the characters `sectionName` escapes. */
+function escapeMarkdown(text: string): string {
+  let result = "";
+  for (let index = 0; index < text.length; index += 1) {
+    const character = text[index]!;
+    const next = text[index + 1] ?? "";
+    if (character === "\\") result += /[!-/:-@[-`{-~]/.test(next) ? "\\\\" : "\\";
+    else if (INLINE_SPECIAL.test(character)) result += `\\${character}`;
+    else if (index === 0 && LEADING_BLOCK.test(text)) result += `\\${character}`;
+    else result += character;
+  }
+  return result
+    .replace(/^(\d{1,9})([.)])(?=\s|$)/, "$1\\$2")
+    .replace(/(\s)(#+)$/, (_match, space: string, hashes: string) => `${space}\\${hashes}`);
+}
+
+/** A description with terminal escapes and control characters other than newlines and tabs removed. */
+function plainDescription(description: string): string {
+  return description
+    .replace(TERMINAL_ESCAPE, "")
+    .replace(/[^\P{Cc}\n\t]/gu, "")
+    .trim();
+}
+
+/**
+ * Gives every section a stable id (its own, or `s<position>`) and checks it: a name (made one
+ * line of plain text by `sectionName`), a description, a text id without control or invisible
+ * characters, unique within the plan, a `role` that is text, and `dependsOn` a list of section
+ * ids (or names, or 1-based positions; see `resolveDependency`). `field` names the source in error
+ * messages. Throws an `InvalidInputError` saying what to change.
  */
 export function withIds(input: InputSection[], field: string): Section[] {
   const seen = new Set<string>();
-  const sections = input.map((section, index) => {
+  const sections = input.map((entry: unknown, index) => {
     const position = `${field}[${index}]`;
-    if (typeof section?.name !== "string" || section.name.trim() === "") {
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
       throw new InvalidInputError({
         field: position,
-        message: `${position} has no name: name every section.`,
+        message: `${position} is not a section: give an object such as { "name": "...", "description": "..." }.`,
       });
     }
-    if (typeof section.description !== "string" || section.description.trim() === "") {
+    const section = entry as Record<string, unknown>;
+    const name = typeof section.name === "string" ? sectionName(section.name) : "";
+    if (name === "") {
       throw new InvalidInputError({
         field: position,
-        message: `${position} ("${section.name}") has no description: say what the section covers.`,
+        message: `${position} has no name: name every section${typeof section.name === "string" && section.name.trim() ? " with visible text" : ""}.`,
+      });
+    }
+    const description =
+      typeof section.description === "string" ? plainDescription(section.description) : "";
+    if (description === "") {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${name}") has no description: say what the section covers.`,
+      });
+    }
+    if (section.id !== undefined && section.id !== null && typeof section.id !== "string") {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${name}") has the id ${printable(JSON.stringify(section.id))}: an id must be text, such as "s${index + 1}".`,
       });
     }
     const id = section.id?.trim() || `s${index + 1}`;
+    if (UNPRINTABLE.test(id)) {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${name}") has the id "${printable(id)}", with control or invisible characters: use letters, digits, - or _.`,
+      });
+    }
     if (seen.has(id)) {
       throw new InvalidInputError({
         field: position,
@@ -69,12 +231,29 @@ export function withIds(input: InputSection[], field: string): Section[] {
       });
     }
     seen.add(id);
+    if (section.role !== undefined && section.role !== null && typeof section.role !== "string") {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${name}") has a role that is not text: role must be the name of a role on the roster, such as "generalist".`,
+      });
+    }
     const role =
       typeof section.role === "string" && section.role.trim() ? section.role.trim() : undefined;
+    if (
+      section.dependsOn !== undefined &&
+      section.dependsOn !== null &&
+      (!Array.isArray(section.dependsOn) ||
+        section.dependsOn.some((item) => typeof item !== "string" && typeof item !== "number"))
+    ) {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} ("${name}"): dependsOn must be a list of section ids, such as ["s1", "s2"].`,
+      });
+    }
     const dependsOn = Array.isArray(section.dependsOn)
       ? [
           ...new Set(
-            (section.dependsOn as unknown[])
+            (section.dependsOn as (string | number)[])
               .map((dependency) => String(dependency).trim())
               .filter(Boolean),
           ),
@@ -82,8 +261,8 @@ export function withIds(input: InputSection[], field: string): Section[] {
       : [];
     return {
       id,
-      name: section.name.trim(),
-      description: section.description.trim(),
+      name,
+      description,
       ...(role ? { role } : {}),
       ...(dependsOn.length ? { dependsOn } : {}),
     };
@@ -114,13 +293,13 @@ function resolveDependency(
   field: string,
 ): string {
   if (sections.some((candidate) => candidate.id === given)) return given;
-  const named = sections.filter(
-    (candidate) => candidate.name.trim().toLowerCase() === given.trim().toLowerCase(),
-  );
+  // Names are compared as the plan holds them (see `sectionName`), and as given.
+  const wanted = new Set([given.trim().toLowerCase(), sectionName(given).toLowerCase()]);
+  const named = sections.filter((candidate) => wanted.has(candidate.name.toLowerCase()));
   if (named.length > 1) {
     throw new InvalidInputError({
       field,
-      message: `Section ${section.id} ("${section.name}") depends on "${given}", a name ${named.length} sections share: name the section by its id.`,
+      message: `Section ${section.id} ("${section.name}") depends on "${printable(given)}", a name ${named.length} sections share: name the section by its id.`,
     });
   }
   if (named.length === 1) return named[0]!.id;
@@ -140,7 +319,7 @@ export function checkDependencies(sections: Section[], field: string): void {
       if (dependency === section.id || !ids.has(dependency)) {
         throw new InvalidInputError({
           field,
-          message: `Section ${section.id} ("${section.name}") depends on "${dependency}", which is ${dependency === section.id ? "itself" : "not a section id of the plan"}.`,
+          message: `Section ${section.id} ("${section.name}") depends on "${printable(dependency)}", which is ${dependency === section.id ? "itself" : "not a section id of the plan"}.`,
         });
       }
     }

@@ -4,6 +4,7 @@ import MiniSearch from "minisearch";
 import { tool } from "@langchain/core/tools";
 import { z } from "zod";
 import { InvalidInputError } from "../errors.js";
+import { printable } from "../schemas/input.js";
 import { formatResults, type ToolResult } from "./results.js";
 
 const TEXT_FILE = /\.(md|markdown|mdx|txt|text|rst)$/i;
@@ -22,7 +23,9 @@ interface Passage {
 /**
  * A search tool over the Markdown and text files in `directory` (recursively): ranked passages,
  * each with its file path and line range, for a report on a team's own documents. Works offline.
- * Fails with an `InvalidInputError` when the directory cannot be read or holds no text files.
+ * Fails with an `InvalidInputError` when the directory cannot be read or holds no text files, and
+ * when one of its text files cannot be read (no permission, say), naming that file: a report
+ * silently written without some of the documents asked for would look complete.
  */
 export async function createSourcesTool(options: { directory: string; maxResults?: number }) {
   const passages = await readPassages(options.directory);
@@ -64,7 +67,7 @@ async function readPassages(directory: string): Promise<Passage[]> {
   const passages: Passage[] = [];
   for (const file of files.sort()) {
     const path = relative(directory, file);
-    const lines = (await readFile(file, "utf8")).split("\n");
+    const lines = (await readSource(file, directory)).split("\n");
     for (const [first, last] of passageRanges(lines)) {
       const text = lines
         .slice(first, last + 1)
@@ -80,6 +83,19 @@ async function readPassages(directory: string): Promise<Passage[]> {
     });
   }
   return passages;
+}
+
+async function readSource(file: string, directory: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidInputError({
+      field: "sources",
+      message: `Cannot read ${printable(file)}${code ? ` (${code})` : ""}: make it readable, or move it out of ${printable(directory)}.`,
+      cause: error,
+    });
+  }
 }
 
 async function textFiles(directory: string): Promise<string[]> {
