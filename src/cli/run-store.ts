@@ -1,5 +1,7 @@
 import { mkdir } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -10,8 +12,19 @@ import {
   type CheckpointTuple,
   type PendingWrite,
 } from "@langchain/langgraph-checkpoint";
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
+import { InvalidInputError, OrchestratorWorkersError, shortMessage } from "../errors.js";
+import {
+  POSTGRES_HOLDERS_TABLE_SQL,
+  acquirePostgresLease,
+  acquireSqliteLease,
+  advisoryLockKey,
+  setUpSqliteLeases,
+  type PostgresClient,
+  type SqliteHandle,
+  type ThreadLease,
+  type ThreadLeaseOptions,
+} from "./thread-lease.js";
 
 /** Default SQLite file for the CLI's runs, relative to the working directory. */
 export const DEFAULT_CHECKPOINT_FILE = ".orchestrator-workers/checkpoints.sqlite";
@@ -21,37 +34,323 @@ export interface RunStore {
   checkpointer: BaseCheckpointSaver;
   /** Where runs are stored, safe to print: a file path, or a PostgreSQL URL without password. */
   location: string;
+  /**
+   * Takes `threadId` for this process until `close()` (one thread, one process; see
+   * `thread-lease.ts`). Throws an `InvalidInputError` naming the holder when another process runs
+   * it, and a `RunStoreError` when the store cannot be written (its health check, before any model
+   * request). From then on every write first checks that the thread is still this process's.
+   */
+  holdThread(threadId: string): Promise<void>;
+  /** Gives the thread up and closes the store. */
   close(): Promise<void>;
 }
+
+/** The run store could not be read or written (disk full, read-only file, connection lost). */
+export class RunStoreError extends OrchestratorWorkersError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("RunStoreError", message, options);
+  }
+
+  static override isInstance(error: unknown): error is RunStoreError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "RunStoreError";
+  }
+}
+
+/** The part of `pg` the store uses (the driver ships no types here; it comes with the saver). */
+interface PgConfig {
+  connectionString: string;
+  connectionTimeoutMillis?: number;
+  keepAlive?: boolean;
+}
+interface PgEvents {
+  on(event: "error" | "end", listener: (error?: Error) => void): unknown;
+}
+interface PgPool {
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "connect", listener: (client: PgEvents) => void): unknown;
+  connect(): Promise<PostgresClient & { release(error?: Error): void }>;
+  end(): Promise<void>;
+}
+interface PgModule {
+  Pool: new (config: PgConfig) => PgPool;
+  Client: new (config: PgConfig) => PostgresClient & { connect(): Promise<void> };
+}
+
+/**
+ * A checkpointer package, loaded when a run needs it: library users who never store runs do not
+ * install them (better-sqlite3 is a native build). A missing one is a one-line error naming it.
+ */
+async function checkpointerPackage<T>(name: string, purpose: string): Promise<T> {
+  try {
+    return (await import(name)) as T;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") throw error;
+    throw new InvalidInputError({
+      field: "store",
+      message: `${purpose} needs the package ${name}, which is not installed: npm install ${name}`,
+      cause: error,
+    });
+  }
+}
+
+/** Waits before each retry of a store call cut by a dropped PostgreSQL connection (about 15 s in all). */
+const POSTGRES_RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 4_000, 8_000];
+
+/** Serialises the schema setup of every process that opens the same database for the first time. */
+const SETUP_LOCK_KEY = advisoryLockKey("setup");
 
 /**
  * Opens where the CLI's runs are checkpointed: PostgreSQL when `postgresUrl` is given (any process
  * or machine can then resume any thread), else an embedded SQLite file (created with its folder).
+ * With PostgreSQL, a dropped connection (server restart, failover, `pg_terminate_backend`) never
+ * crashes the process: the pool opens a new one, and a store call it cut short is tried again
+ * (every write is an idempotent upsert) before the run stops with a `RunStoreError`.
  */
 export async function openRunStore(options: {
   postgresUrl?: string;
   sqlitePath: string;
+  /** How the thread lease behaves (staleness of a SQLite lease, for tests). */
+  lease?: ThreadLeaseOptions;
 }): Promise<RunStore> {
   if (options.postgresUrl) {
-    const saver = PostgresSaver.fromConnString(options.postgresUrl);
-    await saver.setup();
-    return {
-      checkpointer: saver,
-      location: withoutPassword(options.postgresUrl),
-      close: () => saver.end(),
+    const config: PgConfig = {
+      connectionString: options.postgresUrl,
+      connectionTimeoutMillis: 10_000,
+      keepAlive: true,
     };
+    const location = withoutPassword(options.postgresUrl);
+    const { PostgresSaver } = await checkpointerPackage<
+      typeof import("@langchain/langgraph-checkpoint-postgres")
+    >("@langchain/langgraph-checkpoint-postgres", "Storing runs in PostgreSQL (POSTGRES_URL)");
+    // The driver comes with the saver; it ships no types here.
+    const pg = createRequire(
+      createRequire(import.meta.url).resolve("@langchain/langgraph-checkpoint-postgres"),
+    )("pg") as PgModule;
+    const pool = new pg.Pool(config);
+    // An idle connection that drops is removed by the pool, which opens a new one for the next
+    // query; one in use fails its query, which is retried. Neither is an unhandled 'error' event.
+    pool.on("error", () => undefined);
+    pool.on("connect", (client) => client.on("error", () => undefined));
+    const saver = new PostgresSaver(pool);
+    const checkpointer = new StoreCheckpointer(saver, location, POSTGRES_RETRY_DELAYS_MS);
+    try {
+      // A server that does not answer at the start is more likely a wrong URL than a restart:
+      // tried again only briefly.
+      await retrying(location, [250, 1_000], "set up", () => setUpPostgres(pool, saver));
+    } catch (error) {
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
+    const connect = async () => {
+      const client = new pg.Client(config);
+      client.on("error", () => undefined);
+      try {
+        await client.connect();
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      }
+      return client;
+    };
+    return storeWith(checkpointer, location, {
+      lease: (threadId) => acquirePostgresLease(connect, threadId, options.lease),
+      close: () => pool.end(),
+    });
   }
+  const { SqliteSaver } = await checkpointerPackage<
+    typeof import("@langchain/langgraph-checkpoint-sqlite")
+  >("@langchain/langgraph-checkpoint-sqlite", "Storing runs in a SQLite file (the default)");
   await mkdir(dirname(options.sqlitePath), { recursive: true });
   const saver = SqliteSaver.fromConnString(options.sqlitePath);
-  return {
-    checkpointer: saver,
-    location: options.sqlitePath,
+  // better-sqlite3 ships no types of its own; the lease and `close` need only this much.
+  const db = saver.db as unknown as SqliteHandle & { pragma(sql: string): unknown; close(): void };
+  const checkpointer = new StoreCheckpointer(saver, options.sqlitePath, []);
+  return storeWith(checkpointer, options.sqlitePath, {
+    // Taking the lease is the store's health check: a file that cannot be written fails here.
+    lease: (threadId) => {
+      db.pragma("journal_mode=WAL");
+      setUpSqliteLeases(db);
+      return Promise.resolve(acquireSqliteLease(db, threadId, options.lease));
+    },
     close: () => {
-      // better-sqlite3 ships no types of its own; its handle's `close` is all this needs.
-      (saver.db as unknown as { close(): void }).close();
+      db.close();
       return Promise.resolve();
     },
+  });
+}
+
+function storeWith(
+  checkpointer: StoreCheckpointer,
+  location: string,
+  backend: { lease(threadId: string): Promise<ThreadLease>; close(): Promise<void> },
+): RunStore {
+  return {
+    checkpointer,
+    location,
+    holdThread: async (threadId) => {
+      if (checkpointer.lease) throw new Error("This run store already holds a thread.");
+      checkpointer.lease = await checkpointer.retrying("write to", () => backend.lease(threadId));
+    },
+    close: async () => {
+      await checkpointer.lease?.release();
+      await backend.close();
+    },
   };
+}
+
+/**
+ * Runs the saver's schema setup under a database-wide advisory lock, so that processes using a
+ * fresh database at once do not race on its migrations (`duplicate key ... checkpoint_migrations_pkey`).
+ */
+async function setUpPostgres(pool: PgPool, saver: PostgresSaver): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1::bigint)", [SETUP_LOCK_KEY]);
+    try {
+      await saver.setup();
+      await client.query(POSTGRES_HOLDERS_TABLE_SQL);
+    } finally {
+      await client
+        .query("SELECT pg_advisory_unlock($1::bigint)", [SETUP_LOCK_KEY])
+        .catch(() => undefined);
+    }
+    client.release();
+  } catch (error) {
+    client.release(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+
+/** A dropped or refused database connection: worth trying the call again on a new one. */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    // admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections, class 08.
+    if (/^(57P0[123]|53300|08...)$/.test(code)) return true;
+    if (/^(ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN)$/.test(code))
+      return true;
+  }
+  const message = error instanceof Error ? error.message : "";
+  return /connection terminated|not queryable|connection error|timeout exceeded when trying to connect|server closed the connection/i.test(
+    message,
+  );
+}
+
+/**
+ * Runs `operation`, again after each dropped connection while `delaysMs` remain; then throws a
+ * `RunStoreError` saying what failed (this package's own errors go through as they are).
+ */
+async function retrying<T>(
+  location: string,
+  delaysMs: readonly number[],
+  verb: string,
+  operation: () => Promise<T>,
+): Promise<T> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await operation();
+    } catch (error) {
+      const delay = delaysMs[attempt];
+      if (delay === undefined || !isConnectionError(error))
+        throw storeFailure(location, verb, error);
+      await sleep(delay);
+    }
+  }
+}
+
+/** `error` as one line saying what failed; this package's own errors as they are. */
+function storeFailure(location: string, verb: string, error: unknown): unknown {
+  if (OrchestratorWorkersError.isInstance(error)) return error;
+  const message = shortMessage(error, { withName: false, maxLength: 500 }).replace(
+    /[^.!?]$/,
+    "$&.",
+  );
+  return new RunStoreError(`Could not ${verb} the run store (${location}): ${message}`, {
+    cause: error,
+  });
+}
+
+/**
+ * The checkpointer the CLI runs on: hands every call to the saver it wraps, checks before each
+ * write that this process still holds the thread, tries a call again after a dropped connection,
+ * and turns a store failure into one `RunStoreError` line.
+ */
+class StoreCheckpointer extends BaseCheckpointSaver {
+  lease: ThreadLease | undefined;
+
+  constructor(
+    private readonly inner: BaseCheckpointSaver,
+    private readonly location: string,
+    private readonly retryDelaysMs: readonly number[],
+  ) {
+    super(inner.serde);
+  }
+
+  /** Runs `operation`, again after each dropped connection while delays remain. */
+  retrying<T>(verb: string, operation: () => Promise<T>): Promise<T> {
+    return retrying(this.location, this.retryDelaysMs, verb, operation);
+  }
+
+  private write<T>(operation: () => Promise<T>): Promise<T> {
+    return this.retrying("write to", async () => {
+      await this.lease?.ensureHeld();
+      return operation();
+    });
+  }
+
+  getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    return this.retrying("read", () => this.inner.getTuple(config));
+  }
+
+  async *list(
+    config: RunnableConfig,
+    options?: CheckpointListOptions,
+  ): AsyncGenerator<CheckpointTuple> {
+    for (let attempt = 0; ; attempt += 1) {
+      let yielded = false;
+      try {
+        for await (const tuple of this.inner.list(config, options)) {
+          yielded = true;
+          yield tuple;
+        }
+        return;
+      } catch (error) {
+        // Tried again only when nothing was yielded yet: a restart would repeat items.
+        const delay = yielded ? undefined : this.retryDelaysMs[attempt];
+        if (delay === undefined || !isConnectionError(error))
+          throw storeFailure(this.location, "read", error);
+        await sleep(delay);
+      }
+    }
+  }
+
+  put(
+    config: RunnableConfig,
+    checkpoint: Checkpoint,
+    metadata: CheckpointMetadata,
+    newVersions: ChannelVersions,
+  ): Promise<RunnableConfig> {
+    return this.write(() => this.inner.put(config, checkpoint, metadata, newVersions));
+  }
+
+  putWrites(
+    config: RunnableConfig,
+    writes: PendingWrite[],
+    taskId: string,
+    taskPath?: string,
+  ): Promise<void> {
+    return this.write(() => this.inner.putWrites(config, writes, taskId, taskPath));
+  }
+
+  deleteThread(threadId: string): Promise<void> {
+    return this.write(() => this.inner.deleteThread(threadId));
+  }
+
+  override getNextVersion(current: number | undefined): number {
+    return this.inner.getNextVersion(current);
+  }
 }
 
 /**
