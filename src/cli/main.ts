@@ -5,13 +5,14 @@
  * to a model and nothing was written).
  */
 import { randomUUID } from "node:crypto";
+import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { Command as GraphCommand } from "@langchain/langgraph";
-import { readEnvironment, type Environment } from "../env.js";
-import { InvalidInputError, OrchestratorWorkersError, shortMessage } from "../errors.js";
+import { readEnvironment, secretsOf, type Environment } from "../env.js";
+import { InvalidInputError, OrchestratorWorkersError, redact, shortMessage } from "../errors.js";
 import { buildGraph } from "../graph/graph.js";
 import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
 import type { ProgressEvent } from "../schemas/events.js";
@@ -23,6 +24,7 @@ import { ProgressDisplay } from "./progress.js";
 import { writeFileAtomically } from "./report-file.js";
 import { askPlanReview } from "./review-prompt.js";
 import { ObservedCheckpointer, openRunStore } from "./run-store.js";
+import { redactTracerErrors } from "./tracing.js";
 
 /** Where the CLI writes: injectable so tests can capture output. */
 export interface CliIo {
@@ -69,8 +71,9 @@ export async function runCli(
   environment: Environment = readEnvironment(),
   io: CliIo = defaultIo,
 ): Promise<number> {
-  const secrets = [environment.openaiApiKey].filter((value): value is string => Boolean(value));
+  const secrets = secretsOf(environment);
   const say = (text: string) => io.stderr(redact(text, secrets));
+  redactTracerErrors(secrets);
   let resumeHint: string | undefined;
   const onInterrupt = () => {
     say(`\nInterrupted. ${resumeHint}\n`);
@@ -96,6 +99,7 @@ export async function runCli(
         onOfflineModel: (notice) => say(`note: ${notice}\n`),
       });
       const threadId = request.options.thread ?? randomUUID();
+      await store.holdThread(threadId); // one process per thread; store.close() releases it
       const config = {
         configurable: { ...request.configurable, thread_id: threadId },
         maxConcurrency: request.configuration.maxConcurrency,
@@ -180,7 +184,11 @@ function startLine(request: RunRequest, environment: Environment): string {
   if (request.input.sections) {
     return `Writing ${request.input.sections.length} sections from the ready-made plan...\n`;
   }
-  const offline = usesOfflineModel({ environment, offline: request.options.offline });
+  const offline = usesOfflineModel({
+    environment,
+    offline: request.options.offline,
+    configuration: request.configuration,
+  });
   const model = offline ? "" : ` with ${modelNameFor("planner", request.configuration)}`;
   return `Planning "${request.input.topic}"${model}...\n`;
 }
@@ -224,16 +232,23 @@ async function finish(
   const failed = final.failedSections ?? [];
   if (failed.length === 0) return 0;
   say(
-    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId} to retry only those:\n`,
+    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId} --out ${request.out} --force to retry only those and rewrite the report:\n`,
   );
   for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
   return 1;
 }
 
-function redact(text: string, secrets: string[]): string {
-  return secrets.reduce((result, secret) => result.split(secret).join("[redacted]"), text);
+/** True when this module is the program node runs (directly, or through the package's `bin` link). */
+function isMain(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (isMain()) {
   process.exitCode = await runCli(process.argv.slice(2));
 }
