@@ -9,6 +9,12 @@ export interface Environment {
   openaiApiKey?: string;
   /** `OPENAI_BASE_URL`: base URL of an OpenAI-compatible server (Ollama, vLLM, LM Studio...). */
   openaiBaseUrl?: string;
+  /** `OLLAMA_BASE_URL`: Ollama's native API, for `ollama:` models (default http://127.0.0.1:11434). */
+  ollamaBaseUrl?: string;
+  /** `ANTHROPIC_API_KEY`: key for `anthropic:` models (a secret to redact). */
+  anthropicApiKey?: string;
+  /** `ANTHROPIC_BASE_URL` or else `ANTHROPIC_API_URL`: Anthropic's Messages API, for `anthropic:` models. */
+  anthropicBaseUrl?: string;
   /** `LANGSMITH_API_KEY` or else `LANGCHAIN_API_KEY`: the tracer's key (a secret to redact). */
   langsmithApiKey?: string;
   /** `POSTGRES_URL` or else `DATABASE_URL`: PostgreSQL for checkpoints instead of SQLite. */
@@ -24,6 +30,9 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   return {
     openaiApiKey: nonEmpty(env.OPENAI_API_KEY),
     openaiBaseUrl: nonEmpty(env.OPENAI_BASE_URL),
+    ollamaBaseUrl: nonEmpty(env.OLLAMA_BASE_URL),
+    anthropicApiKey: nonEmpty(env.ANTHROPIC_API_KEY),
+    anthropicBaseUrl: nonEmpty(env.ANTHROPIC_BASE_URL) ?? nonEmpty(env.ANTHROPIC_API_URL),
     langsmithApiKey: nonEmpty(env.LANGSMITH_API_KEY) ?? nonEmpty(env.LANGCHAIN_API_KEY),
     postgresUrl: nonEmpty(env.POSTGRES_URL) ?? nonEmpty(env.DATABASE_URL),
     editor: nonEmpty(env.VISUAL) ?? nonEmpty(env.EDITOR),
@@ -37,7 +46,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 }
 
 /**
- * Every secret the environment configures (the model server's key, the tracer's key, a database
+ * Every secret the environment configures (the model servers' keys, the tracer's key, a database
  * password): what `redact` removes from any text that may reach a file, a trace or a terminal.
  */
 export function secretsOf(environment: Environment): string[] {
@@ -49,7 +58,10 @@ export function secretsOf(environment: Environment): string[] {
   } catch {
     databasePassword = undefined;
   }
-  return [environment.openaiApiKey, environment.langsmithApiKey, databasePassword].filter(
-    (secret): secret is string => typeof secret === "string" && secret.length >= 4,
-  );
+  return [
+    environment.openaiApiKey,
+    environment.anthropicApiKey,
+    environment.langsmithApiKey,
+    databasePassword,
+  ].filter((secret): secret is string => typeof secret === "string" && secret.length >= 4);
 }

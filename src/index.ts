@@ -58,8 +58,10 @@ export {
   type Source,
 } from "./schemas/section.js";
 export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
+export { MODEL_PROVIDERS, parseModelName, providerPackage } from "./models/providers.js";
 export {
   chatModelName,
+  checkModelNames,
   createChatModelProvider,
   usesOfflineModel,
   type ChatModelProvider,
@@ -78,7 +80,7 @@ export {
   type LocalChatRequest,
   type LocalToolDefinition,
 } from "./models/local-chat-model.js";
-export { readEnvironment, type Environment } from "./env.js";
+export { readEnvironment, secretsOf, type Environment } from "./env.js";
 export { createSourcesTool } from "./tools/sources.js";
 export { createWikipediaTool } from "./tools/wikipedia.js";
 export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
@@ -87,6 +89,7 @@ export {
   OrchestratorWorkersError,
   PlanError,
   SectionError,
+  redact,
   shortMessage,
 } from "./errors.js";
 export {

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import type { Environment } from "../env.js";
+import { checkModelNames } from "../models/chat-models.js";
 import { InvalidInputError } from "../errors.js";
 import {
   resolveConfiguration,
@@ -88,7 +89,7 @@ export function parseArguments(
     )
     .option(
       "-m, --model <name>",
-      "chat model for the planner, the writers and the aggregator (default gpt-4.1-mini)",
+      "chat model for the planner, the writers and the aggregator (default gpt-4.1-mini); provider:model for another provider (anthropic:..., ollama:...)",
     )
     .option("--planner-model <name>", "chat model for the planner only")
     .option("--writer-model <name>", "chat model for the writers only")
@@ -232,6 +233,8 @@ export async function prepareRun(
     })) as ConfigurationInput["roles"];
   }
   const configuration = resolveConfiguration({ configurable });
+  // A provider package that is missing, or a client that cannot be made, is refused here.
+  await checkModelNames(configuration, { environment, offline: options.offline });
   if (options.thread !== undefined) checkThreadId(options.thread);
   const database = environment.postgresUrl
     ? undefined

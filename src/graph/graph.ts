@@ -66,16 +66,19 @@ export interface BuildGraphOptions extends ReportGraphOptions {
  * checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
-  const { environment = readEnvironment(), offline, onOfflineModel, tools, ...given } = options;
-  const secrets = options.secrets ?? secretsOf(environment);
+  const { environment, offline, onOfflineModel, tools, secrets, ...given } = options;
+  // Without an explicit environment, the process environment is read when a run first needs it,
+  // never when the module is imported.
+  let read: Environment | undefined;
+  const currentEnvironment = () => (read ??= environment ?? readEnvironment());
   const models = createChatModelProvider({
     ...given,
-    environment,
+    environment: currentEnvironment,
     offline,
     secrets,
     onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
   });
-  const redactSecrets = (text: string) => redact(text, secrets);
+  const redactSecrets = (text: string) => redact(text, secrets ?? secretsOf(currentEnvironment()));
   return new StateGraph({
     state: ReportState,
     input: ReportInput,

@@ -1,9 +1,17 @@
 import { ChatOpenAI } from "@langchain/openai";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { secretsOf, type Environment } from "../env.js";
+import { InvalidInputError, redact, shortMessage } from "../errors.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
 import { createModelFetch } from "./model-fetch.js";
+import {
+  DEFAULT_PROVIDER,
+  ProviderChatModel,
+  createProviderClient,
+  parseModelName,
+  requireProviderPackage,
+} from "./providers.js";
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /** Which part of the graph a model serves. */
@@ -25,8 +33,11 @@ export interface GivenModels {
 
 /** Options of `createChatModelProvider`. */
 export interface ChatModelProviderOptions extends GivenModels {
-  /** Where the OpenAI key and base URL come from; see `readEnvironment`. */
-  environment: Environment;
+  /**
+   * Where keys and base URLs (OpenAI, Ollama, Anthropic) come from; see `readEnvironment`. A
+   * function is called when a run first needs a model.
+   */
+  environment: Environment | (() => Environment);
   /** Use the offline model even when a key or base URL is set. */
   offline?: boolean;
   /** Called once, the first time the offline model is chosen (the CLI prints it on stderr). */
@@ -38,14 +49,38 @@ export interface ChatModelProviderOptions extends GivenModels {
 /** Placeholder key for OpenAI-compatible servers that need none (Ollama, vLLM, LM Studio). */
 const NO_KEY = "no-key-needed";
 
-/** True when runs will use the offline model: forced, or no key and no base URL. */
+/**
+ * True when runs will use the offline model: forced, or no OpenAI key and no base URL while an
+ * OpenAI model is named. Given a configuration, only the roles it uses count: models of other
+ * providers (`ollama:llama3.2`) never fall back to the offline model. Without one, any run with an
+ * OpenAI model would.
+ */
 export function usesOfflineModel(options: {
   environment: Environment;
   offline?: boolean;
+  configuration?: Configuration;
 }): boolean {
-  return Boolean(
-    options.offline || (!options.environment.openaiApiKey && !options.environment.openaiBaseUrl),
+  if (options.offline) return true;
+  if (options.environment.openaiApiKey || options.environment.openaiBaseUrl) return false;
+  const { configuration } = options;
+  return (
+    !configuration ||
+    rolesIn(configuration).some(
+      (role) => parseModelName(modelNameFor(role, configuration)).provider === DEFAULT_PROVIDER,
+    )
   );
+}
+
+/** The roles a run of this configuration calls a model for: the aggregator only with synthesis llm. */
+function rolesIn(configuration: Configuration): ModelRole[] {
+  return configuration.synthesis === "llm"
+    ? ["planner", "writer", "aggregator"]
+    : ["planner", "writer"];
+}
+
+/** The configuration field that names a role's model ("plannerModel"). */
+export function modelFieldFor(role: ModelRole): `${ModelRole}Model` {
+  return `${role}Model`;
 }
 
 /** The model name the configuration gives a role: the one mapping from role to model. */
@@ -58,30 +93,116 @@ export function modelNameFor(role: ModelRole, configuration: Configuration): str
 }
 
 /**
- * The model provider: a model the caller gave for the role (or for every role) first; else
+ * Checks, before any model call, that every model the configuration names for the roles a run uses
+ * can be created: the package of each `provider:model` is installed (else an `InvalidInputError`
+ * for `plannerModel`, `writerModel` or `aggregatorModel`, one line naming the package to install)
+ * and its client can be built from the environment (a missing key, say). OpenAI models
+ * (unprefixed, or `openai:`) need nothing here; with `offline`, nothing is checked.
+ */
+export async function checkModelNames(
+  configuration: Configuration,
+  options: { environment: Environment; offline?: boolean; secrets?: readonly string[] },
+): Promise<void> {
+  if (options.offline) return;
+  const secrets = options.secrets ?? secretsOf(options.environment);
+  for (const role of rolesIn(configuration)) {
+    const field = modelFieldFor(role);
+    const spec = parseModelName(modelNameFor(role, configuration));
+    if (spec.provider === DEFAULT_PROVIDER) continue;
+    await requireProviderPackage(spec, field);
+    try {
+      await createProviderClient(spec, {
+        configuration,
+        environment: options.environment,
+        secrets,
+      });
+    } catch (error) {
+      throw new InvalidInputError({
+        field,
+        message: redact(
+          `${field} "${spec.provider}:${spec.model}" cannot be used: ${shortMessage(error, { withName: false })}`,
+          secrets,
+        ),
+        cause: error,
+      });
+    }
+  }
+}
+
+/**
+ * The model provider: a model the caller gave for the role (or for every role) first. Else the
+ * configured name decides: `provider:model` with a provider `initChatModel` knows (`ollama:`,
+ * `anthropic:`, `google-genai:`...) is created through `initChatModel` with that provider's package
+ * (see `providerClientFields` for the settings it gets); any other name, and `openai:`, goes to
  * `ChatOpenAI` against OpenAI or any OpenAI-compatible server when `OPENAI_API_KEY` or
- * `OPENAI_BASE_URL` is set, the offline model otherwise. Clients are created once per distinct
- * setting and reused, so connections are kept alive across a run's requests and `maxConcurrency`
- * bounds the requests in flight to one provider across all the runs of a process. Retries of
- * failed requests and the request timeout are set here, in the client, and nowhere else (see
- * `retryTransportFailuresOnly`).
+ * `OPENAI_BASE_URL` is set, and to the offline model otherwise. Clients are created once per
+ * distinct setting and reused, so connections are kept alive across a run's requests and
+ * `maxConcurrency` bounds the requests in flight to one provider across all the runs of a process.
+ * Retries of failed requests and the request timeout are set here, in the client, and nowhere else
+ * (see `retryTransportFailuresOnly`).
  */
 export function createChatModelProvider(options: ChatModelProviderOptions): ChatModelProvider {
   const clients = new Map<string, BaseChatModel>();
-  const offline = usesOfflineModel(options);
+  const providerClients = new Map<string, Promise<BaseChatModel>>();
+  // The environment is read when a run first needs a model, not when the graph is built (a
+  // program may set OPENAI_BASE_URL after importing the compiled graph).
+  let read: { environment: Environment; noOpenAI: boolean; secrets: readonly string[] } | undefined;
+  const settle = () => {
+    if (!read) {
+      const environment =
+        typeof options.environment === "function" ? options.environment() : options.environment;
+      read = {
+        environment,
+        noOpenAI: usesOfflineModel({ environment }),
+        secrets: options.secrets ?? secretsOf(environment),
+      };
+    }
+    return read;
+  };
   let offlineNoticeGiven = false;
   return ({ role, configuration }) => {
     const given = options[`${role}Model`] ?? options.model;
     if (given) return given;
-    if (offline) {
+    const spec = parseModelName(modelNameFor(role, configuration));
+    const { environment, noOpenAI, secrets } = settle();
+    if (options.offline || (noOpenAI && spec.provider === DEFAULT_PROVIDER)) {
       if (!offlineNoticeGiven) {
         offlineNoticeGiven = true;
         options.onOfflineModel?.(OFFLINE_NOTICE);
       }
       return cached(clients, "offline", () => new OfflineChatModel());
     }
+    if (spec.provider !== DEFAULT_PROVIDER) {
+      const key = JSON.stringify({
+        provider: spec.provider,
+        model: spec.model,
+        temperature: configuration.temperature,
+        maxRetries: configuration.maxRetries,
+        maxConcurrency: configuration.maxConcurrency,
+        timeout: configuration.requestTimeoutMs,
+        maxTokens: configuration.maxOutputTokens ?? null,
+      });
+      const field = modelFieldFor(role);
+      return cached(
+        clients,
+        `${field} ${key}`,
+        () =>
+          new ProviderChatModel({
+            spec,
+            field,
+            client: () =>
+              cached(providerClients, key, () =>
+                createProviderClient(spec, {
+                  configuration,
+                  environment,
+                  secrets,
+                }),
+              ),
+          }),
+      );
+    }
     const settings = {
-      model: modelNameFor(role, configuration),
+      model: spec.model,
       temperature: configuration.temperature,
       maxRetries: configuration.maxRetries,
       maxConcurrency: configuration.maxConcurrency,
@@ -95,23 +216,31 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
         new ChatOpenAI({
           ...settings,
           onFailedAttempt: retryTransportFailuresOnly,
-          apiKey: options.environment.openaiApiKey ?? NO_KEY,
+          apiKey: environment.openaiApiKey ?? NO_KEY,
           configuration: {
-            baseURL: options.environment.openaiBaseUrl,
-            fetch: createModelFetch({
-              timeoutMs: configuration.requestTimeoutMs,
-              secrets: options.secrets ?? secretsOf(options.environment),
-            }),
+            baseURL: environment.openaiBaseUrl,
+            fetch: createModelFetch({ timeoutMs: configuration.requestTimeoutMs, secrets }),
           },
         }),
     );
   };
 }
 
-/** The name a model goes by in a section's record: its model id, or its type for custom models. */
+/**
+ * The name a model goes by in a section's record and the usage ledger: its model id (`model`, or
+ * `modelName` on older clients; the default model of a configurable model from `initChatModel`,
+ * which itself goes by "chat_model"), or its type for custom models.
+ */
 export function chatModelName(model: BaseChatModel): string {
-  const name = (model as { model?: unknown }).model;
-  return typeof name === "string" && name ? name : model._llmType();
+  const candidate = model as {
+    model?: unknown;
+    modelName?: unknown;
+    _defaultConfig?: { model?: unknown };
+  };
+  for (const name of [candidate.model, candidate.modelName, candidate._defaultConfig?.model]) {
+    if (typeof name === "string" && name) return name;
+  }
+  return model._llmType();
 }
 
 function cached<T>(cache: Map<string, T>, key: string, create: () => T): T {
