@@ -30,5 +30,10 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
   },
   ...layers,
-  { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.cjs"], ...tseslint.configs.disableTypeChecked },
+  {
+    // Plain JavaScript that runs in Node (the CommonJS stub, Jest's setup and reporter).
+    files: ["**/*.js", "**/*.cjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
 );

@@ -9,10 +9,11 @@ export interface CliResult {
   stderr: string;
 }
 
-const CLI = resolve("src/cli/main.ts");
+/** The built CLI, what the package's `bin` runs (tests/helpers/global-setup.js builds it first). */
+const CLI = resolve("dist/cli/main.js");
 
 /**
- * Runs the CLI as a user would, in a child process (through tsx, like `npm run report`), with a
+ * Runs the CLI as a user would, in a child process (the built `bin`), with a
  * clean environment: no OpenAI, LangSmith or database variables unless `env` sets them. `directory`
  * is where the user "is" (`INIT_CWD`, as under `npm run`): relative paths and the run database go there.
  */
@@ -37,7 +38,7 @@ export function startCli(
   options: { env?: Record<string, string>; directory: string; stdin?: string },
 ): RunningCli {
   const inherited = cleanEnvironment();
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: process.cwd(),
     env: { ...inherited, INIT_CWD: options.directory, ...options.env },
     stdio: ["pipe", "pipe", "pipe"],
