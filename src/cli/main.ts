@@ -19,7 +19,7 @@ import type { ProgressEvent } from "../schemas/events.js";
 import type { PlanReviewRequest } from "../schemas/review.js";
 import type { ReportOutputType } from "../schemas/state.js";
 import { usageFooter } from "../schemas/usage.js";
-import { parseArguments, prepareRun, type RunRequest } from "./options.js";
+import { STDOUT, checkThreadId, parseArguments, prepareRun, type RunRequest } from "./options.js";
 import { ProgressDisplay } from "./progress.js";
 import { writeFileAtomically } from "./report-file.js";
 import { askPlanReview } from "./review-prompt.js";
@@ -82,7 +82,12 @@ export async function runCli(
   try {
     const parsed = parseArguments(argv, io);
     if (typeof parsed === "number") return parsed;
-    const request = await prepareRun(parsed.topic, parsed.options, environment);
+    // `--thread ID` alone resumes the stored run: its topic comes from the thread.
+    const topic =
+      parsed.topic.length === 0 && parsed.options.thread
+        ? [await storedTopic(parsed.options.thread, parsed.options.db, environment)]
+        : parsed.topic;
+    const request = await prepareRun(topic, parsed.options, environment);
     const store = await openRunStore({
       postgresUrl: environment.postgresUrl,
       sqlitePath: resolve(environment.workingDirectory, request.options.db),
@@ -149,6 +154,28 @@ export async function runCli(
     io.closeInput();
     // LangSmith sends traces in the background; a plain exit would drop them.
     await awaitAllCallbacks();
+  }
+}
+
+/** The topic of a stored thread, for `--thread ID` without a topic. */
+async function storedTopic(threadId: string, db: string, environment: Environment) {
+  checkThreadId(threadId);
+  const store = await openRunStore({
+    postgresUrl: environment.postgresUrl,
+    sqlitePath: resolve(environment.workingDirectory, db),
+  });
+  try {
+    const tuple = await store.checkpointer.getTuple({ configurable: { thread_id: threadId } });
+    const topic = (tuple?.checkpoint.channel_values as { topic?: unknown } | undefined)?.topic;
+    if (typeof topic !== "string" || topic.trim() === "") {
+      throw new InvalidInputError({
+        field: "thread",
+        message: `Thread ${threadId} is not stored in ${store.location}: give the topic to start a run, or the id of a stored one (orchestrator-workers runs lists them).`,
+      });
+    }
+    return topic;
+  } finally {
+    await store.close();
   }
 }
 
@@ -227,12 +254,16 @@ async function finish(
   for (const warning of final.warnings ?? []) say(`warning: ${warning}\n`);
   if (final.usage) say(`${usageFooter(final.usage).replace(/^_|_$/g, "")}\n`);
   if (!final.report) throw new Error("The run ended without a report.");
-  await writeFileAtomically(request.out, final.report, { force: request.options.force ?? false });
-  io.stdout(`${request.out}\n`);
+  if (request.out === STDOUT) {
+    io.stdout(final.report);
+  } else {
+    await writeFileAtomically(request.out, final.report, { force: request.options.force ?? false });
+    io.stdout(`${request.out}\n`);
+  }
   const failed = final.failedSections ?? [];
   if (failed.length === 0) return 0;
   say(
-    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId} --out ${request.out} --force to retry only those and rewrite the report:\n`,
+    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId}${request.out === STDOUT ? " --out -" : ` --out ${request.out} --force`} to retry only those${request.out === STDOUT ? "" : " and rewrite the report"}:\n`,
   );
   for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
   return 1;

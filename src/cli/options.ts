@@ -54,13 +54,16 @@ export interface CliOptions {
   quiet?: boolean;
 }
 
+/** The `--out` value that sends the report to standard output. */
+export const STDOUT = "-";
+
 /** Everything a run needs, checked before any model is created or called. */
 export interface RunRequest {
   input: ValidatedInput;
   /** The configuration the options set, as given to the graph (`configurable`). */
   configurable: ConfigurationInput;
   configuration: Configuration;
-  /** Absolute path of the report file. */
+  /** Absolute path of the report file, or `STDOUT` ("-"). */
   out: string;
   tools: StructuredToolInterface[];
   options: CliOptions;
@@ -80,7 +83,11 @@ export function parseArguments(
       "Plan a report on a topic, write its sections in parallel, and assemble them in plan order.",
     )
     .argument("[topic...]", "what the report is about (quote it, or give it as several words)")
-    .option("-o, --out <path>", "file to write the Markdown report to", "report.md")
+    .option(
+      "-o, --out <path>",
+      "file to write the Markdown report to; - for standard output",
+      "report.md",
+    )
     .option("-f, --force", "overwrite the --out file if it already exists")
     .option(
       "-n, --max-sections <n>",
@@ -117,7 +124,7 @@ export function parseArguments(
     )
     .option(
       "--thread <id>",
-      "name the run; running again with the same id resumes it, writing only missing sections",
+      "name the run; running again with the same id resumes it, writing only missing sections (the topic may then be left out)",
     )
     .option(
       "--db <file>",
@@ -239,11 +246,15 @@ export async function prepareRun(
   const database = environment.postgresUrl
     ? undefined
     : await checkDatabasePath(options.db, environment.workingDirectory);
-  const out = resolveOutPath(options.out, environment.workingDirectory);
-  await checkWritable(out, {
-    force: options.force ?? false,
-    forbidden: database ? databaseFiles(database) : [],
-  });
+  // `--out -` writes the report to standard output (progress stays on stderr).
+  const out =
+    options.out === STDOUT ? STDOUT : resolveOutPath(options.out, environment.workingDirectory);
+  if (out !== STDOUT) {
+    await checkWritable(out, {
+      force: options.force ?? false,
+      forbidden: database ? databaseFiles(database) : [],
+    });
+  }
   if (options.wikipediaUrl && !/^https?:\/\/[^/]+/.test(options.wikipediaUrl)) {
     throw new InvalidInputError({
       field: "wikipedia-url",
@@ -365,7 +376,7 @@ function seconds(value: string): number {
  * without control or invisible characters (a terminal escape in an id would be printed raw in
  * every "run again with --thread" hint). The message shows such characters escaped.
  */
-function checkThreadId(thread: string): void {
+export function checkThreadId(thread: string): void {
   if (thread.trim() === "") {
     throw new InvalidInputError({
       field: "thread",

@@ -1,0 +1,59 @@
+/** The CLI in a shell: the report on stdout, resuming by thread id alone, listing stored runs. */
+import { access, mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { headings } from "../helpers/report.js";
+import { runCli } from "../helpers/run-cli.js";
+
+describe("the CLI in a shell", () => {
+  let directory: string;
+  let server: OpenAIServer;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), "shell-"));
+    server = await startOpenAIServer({ plan: defaultPlan(2) });
+  });
+  afterEach(async () => {
+    await server.close();
+  });
+
+  test("--out - writes the report to stdout and nothing else there; progress stays on stderr", async () => {
+    const result = await runCli(["How tides work", "--out", "-"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^# How tides work\n/);
+    expect(headings(result.stdout)).toEqual(["Part 1", "Part 2"]);
+    expect(result.stderr).toMatch(/\[2\/2\] done: Part 2/);
+    await expect(access(join(directory, "-"))).rejects.toThrow();
+    await expect(access(join(directory, "report.md"))).rejects.toThrow();
+  });
+
+  test("--thread ID alone runs the stored thread again: its topic is stored, nothing is paid twice", async () => {
+    const env = { OPENAI_BASE_URL: server.baseURL };
+    const first = await runCli(["How tides work", "--thread", "tides", "--out", "a.md"], {
+      env,
+      directory,
+    });
+    expect(first.code).toBe(0);
+    const requests = server.requests.length;
+    const again = await runCli(["--thread", "tides", "--out", "b.md"], { env, directory });
+    expect(again.stderr).toMatch(/^Re-running tides /m);
+    expect(again.code).toBe(0);
+    expect(server.requests.length).toBe(requests);
+    expect(await readFile(join(directory, "b.md"), "utf8")).toMatch(/^# How tides work\n/);
+  });
+
+  test("--thread with an id that is not stored and no topic: exit 2, one line, nothing sent", async () => {
+    const result = await runCli(["--thread", "never-run"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/Thread never-run is not stored/);
+    expect(server.requests).toHaveLength(0);
+  });
+});
