@@ -7,7 +7,9 @@ export function cleanEnvironment(): Record<string, string> {
     Object.entries(process.env).filter(
       (entry): entry is [string, string] =>
         entry[1] !== undefined &&
-        !/^(OPENAI_|LANGSMITH_|LANGCHAIN_|POSTGRES_URL$|DATABASE_URL$|INIT_CWD$)/.test(entry[0]),
+        !/^(OPENAI_|OLLAMA_|ANTHROPIC_|LANGSMITH_|LANGCHAIN_|POSTGRES_URL$|DATABASE_URL$|INIT_CWD$)/.test(
+          entry[0],
+        ),
     ),
   );
 }

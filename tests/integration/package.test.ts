@@ -135,6 +135,6 @@ describe("the packed package in a fresh project", () => {
       cwd: project,
       env: environment,
     }).catch((error: { stderr: string }) => error);
-    expect((failure).stderr).toMatch(/ES module package: use `import/);
+    expect(failure.stderr).toMatch(/ES module package: use `import/);
   });
 });

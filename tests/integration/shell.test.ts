@@ -2,7 +2,12 @@
 import { access, mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import {
+  defaultPlan,
+  startOllamaServer,
+  startOpenAIServer,
+  type OpenAIServer,
+} from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 import { runCli } from "../helpers/run-cli.js";
 
@@ -54,6 +59,48 @@ describe("the CLI in a shell", () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split("\n")).toHaveLength(1);
     expect(result.stderr).toMatch(/Thread never-run is not stored/);
+    expect(server.requests).toHaveLength(0);
+  });
+
+  test("--model ollama:... runs against Ollama's native API; the ledger names the model", async () => {
+    const ollama = await startOllamaServer({ plan: defaultPlan(2) });
+    try {
+      const result = await runCli(["How tides work", "--out", "-", "--model", "ollama:llama3.2"], {
+        env: { OLLAMA_BASE_URL: ollama.baseUrl },
+        directory,
+      });
+      expect(result.stderr).not.toMatch(/^error/m);
+      expect(result.code).toBe(0);
+      expect(headings(result.stdout)).toEqual(["Part 1", "Part 2"]);
+      expect(ollama.requests.length).toBe(3);
+      expect(server.requests).toHaveLength(0);
+      expect(result.stderr).toMatch(/no price for llama3\.2/);
+    } finally {
+      await ollama.close();
+    }
+  });
+
+  test("--model openai:... is the OpenAI-compatible server, as without the prefix", async () => {
+    const result = await runCli(["How tides work", "--out", "-", "--model", "openai:local-model"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(0);
+    expect(server.requests.map((request) => request.body.model)).toEqual([
+      "local-model",
+      "local-model",
+      "local-model",
+    ]);
+  });
+
+  test("a provider whose package is not installed: exit 2, one line naming it, nothing sent", async () => {
+    const result = await runCli(["How tides work", "--model", "google-genai:gemini-2.0-flash"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toHaveLength(1);
+    expect(result.stderr).toMatch(/needs the package @langchain\/google-genai/);
     expect(server.requests).toHaveLength(0);
   });
 });
