@@ -110,6 +110,8 @@ export async function runCli(
         maxConcurrency: request.configuration.maxConcurrency,
         // Every finished section is on disk before the run goes on: a crash loses none of them.
         durability: "sync" as const,
+        // A write the store cannot make stops the run at once: no section is started unsaved.
+        signal: store.writeFailed,
       };
       const thread = await openThread(graph, config, request);
       // Printed even with --quiet: the thread id is what resumes the run after a crash.
@@ -137,6 +139,9 @@ export async function runCli(
       }
       const final = (await graph.getState(config)).values as ReportOutputType;
       return await finish(final, request, threadId, say, io);
+    } catch (error) {
+      // The run was stopped because the store failed: say that, not how the run was stopped.
+      throw store.failure() ?? error;
     } finally {
       await store.close();
     }

@@ -41,6 +41,12 @@ export interface RunStore {
    * request). From then on every write first checks that the thread is still this process's.
    */
   holdThread(threadId: string): Promise<void>;
+  /**
+   * A signal that aborts when a write to the store fails for good (after its retries), so the
+   * run starts no further section it could not save; `failure()` then gives the store's error.
+   */
+  readonly writeFailed: AbortSignal;
+  failure(): RunStoreError | OrchestratorWorkersError | undefined;
   /** Gives the thread up and closes the store. */
   close(): Promise<void>;
 }
@@ -192,6 +198,8 @@ function storeWith(
       if (checkpointer.lease) throw new Error("This run store already holds a thread.");
       checkpointer.lease = await checkpointer.retrying("write to", () => backend.lease(threadId));
     },
+    writeFailed: checkpointer.writeFailure.signal,
+    failure: () => checkpointer.failure,
     close: async () => {
       await checkpointer.lease?.release();
       await backend.close();
@@ -279,6 +287,9 @@ function storeFailure(location: string, verb: string, error: unknown): unknown {
  */
 class StoreCheckpointer extends BaseCheckpointSaver {
   lease: ThreadLease | undefined;
+  /** Aborted at the first write that fails for good. */
+  readonly writeFailure = new AbortController();
+  failure: OrchestratorWorkersError | undefined;
 
   constructor(
     private readonly inner: BaseCheckpointSaver,
@@ -293,11 +304,19 @@ class StoreCheckpointer extends BaseCheckpointSaver {
     return retrying(this.location, this.retryDelaysMs, verb, operation);
   }
 
-  private write<T>(operation: () => Promise<T>): Promise<T> {
-    return this.retrying("write to", async () => {
-      await this.lease?.ensureHeld();
-      return operation();
-    });
+  private async write<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await this.retrying("write to", async () => {
+        await this.lease?.ensureHeld();
+        return operation();
+      });
+    } catch (error) {
+      if (!this.failure && OrchestratorWorkersError.isInstance(error)) {
+        this.failure = error;
+        this.writeFailure.abort(error);
+      }
+      throw error;
+    }
   }
 
   getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

@@ -107,7 +107,9 @@ Example:
     .action((options: { olderThan: string; db: string; dryRun?: boolean }, command: Command) => {
       // `runs --db FILE prune` and `runs prune --db FILE` both work.
       const db =
-        command.getOptionValueSource("db") === "cli" ? options.db : program.opts<{ db: string }>().db;
+        command.getOptionValueSource("db") === "cli"
+          ? options.db
+          : program.opts<{ db: string }>().db;
       const maxAgeMs = parseDuration(options.olderThan);
       action = () => prune(db, maxAgeMs, options.dryRun ?? false);
     });
@@ -147,11 +149,28 @@ Example:
       out(store);
       return 0;
     }
-    const leases = await threadLeases(store, environment);
+    const runs = await storedRuns(store).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
+    if (runs.length === 0) {
+      await store.close();
+      out(`No stored runs in ${printable(store.location)}.\n`);
+      return 0;
+    }
+    const leases = await threadLeases(store, environment).catch(async (error: unknown) => {
+      await store.close();
+      throw error;
+    });
     try {
-      const runs = await storedRuns(store);
       const cutoff = now.getTime() - maxAgeMs;
       const old = runs.filter((run) => run.updatedAt && run.updatedAt.getTime() < cutoff);
+      // Each line as the list shows it, aligned over the runs that may go.
+      const width = (cells: string[]) =>
+        Math.max(0, ...cells.map((cell) => graphemes(cell).length));
+      const pad = (cell: string, to: number) => cell + " ".repeat(to - graphemes(cell).length);
+      const idWidth = width(old.map((run) => printable(run.threadId)));
+      const statusWidth = width(old.map((run) => run.status));
       let deleted = 0;
       let kept = 0;
       for (const run of old) {
@@ -180,17 +199,17 @@ Example:
           if (!dryRun) await store.checkpointer.deleteThread(run.threadId);
           deleted += 1;
           out(
-            `${dryRun ? "would delete" : "deleted"}  ${shown}  ${run.status}  ${formatAge(now.getTime() - ts)}  ${topicCell(run.topic)}\n`,
+            `${dryRun ? "would delete" : "deleted"}  ${pad(shown, idWidth)}  ${pad(run.status, statusWidth)}  ${formatAge(now.getTime() - ts).padStart(3)}  ${topicCell(run.topic)}\n`,
           );
         } finally {
           await lease.release();
         }
       }
-      const inUse = kept > 0 ? ` (${kept} in use or run again kept)` : "";
+      const inUse = kept > 0 ? ` Kept ${kept} old run${kept === 1 ? "" : "s"} in use.` : "";
       out(
         dryRun
-          ? `Would delete ${deleted} of ${runs.length} stored runs${inUse} (dry run: nothing was deleted).\n`
-          : `Deleted ${deleted} of ${runs.length} stored runs${inUse}.\n`,
+          ? `Would delete ${deleted} of ${runs.length} stored runs (dry run: nothing was deleted).${inUse}\n`
+          : `Deleted ${deleted} of ${runs.length} stored runs.${inUse}\n`,
       );
       return 0;
     } finally {
@@ -311,9 +330,7 @@ function describeRun(threadId: string, tuple: CheckpointTuple): StoredRun {
   }
   for (const id of completed) failed.delete(id);
   const planned = Array.isArray(values.plan?.sections) ? sectionIds(values.plan.sections) : [];
-  const done = planned.length
-    ? planned.filter((id) => completed.has(id)).length
-    : completed.size;
+  const done = planned.length ? planned.filter((id) => completed.has(id)).length : completed.size;
   const hasReport = typeof values.report === "string" && values.report.trim() !== "";
   const status =
     values.plan?.status === "review"
