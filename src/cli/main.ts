@@ -24,6 +24,7 @@ import { ProgressDisplay } from "./progress.js";
 import { writeFileAtomically } from "./report-file.js";
 import { askPlanReview } from "./review-prompt.js";
 import { ObservedCheckpointer, openRunStore } from "./run-store.js";
+import { runRunsCommand } from "./runs.js";
 import { redactTracerErrors } from "./tracing.js";
 
 /** Where the CLI writes: injectable so tests can capture output. */
@@ -80,6 +81,8 @@ export async function runCli(
     process.exit(130);
   };
   try {
+    // `runs` lists and prunes the stored runs instead of starting one.
+    if (argv[0] === "runs") return await runRunsCommand(argv.slice(1), { environment, io });
     const parsed = parseArguments(argv, io);
     if (typeof parsed === "number") return parsed;
     // `--thread ID` alone resumes the stored run: its topic comes from the thread.

@@ -196,6 +196,10 @@ Numbers are written in plain decimal digits: 8, 0.5 (not 0x8, 8e0 or 0b1000).
 Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
 2 bad usage or input (nothing sent, nothing written).
 
+Stored runs:
+  orchestrator-workers runs                          list them (id, status, sections, cost, age, topic)
+  orchestrator-workers runs prune --older-than 30d   delete old ones (--dry-run to see which)
+
 Example:
   orchestrator-workers "How tides work" --out tides.md --max-sections 5
   npm run report -- "How tides work"   (in a clone of the repository)`,

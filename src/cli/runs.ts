@@ -11,7 +11,12 @@ import { Command, CommanderError } from "commander";
 import { secretsOf, type Environment } from "../env.js";
 import { InvalidInputError, OrchestratorWorkersError, redact, shortMessage } from "../errors.js";
 import { graphemes, plainLine, printable } from "../schemas/input.js";
-import { DEFAULT_CHECKPOINT_FILE, openRunStore, type RunStore } from "./run-store.js";
+import {
+  DEFAULT_CHECKPOINT_FILE,
+  RunStoreError,
+  openRunStore,
+  type RunStore,
+} from "./run-store.js";
 import {
   acquirePostgresLease,
   acquireSqliteLease,
@@ -422,7 +427,7 @@ async function threadLeases(
       return await take();
     } catch (error) {
       if (InvalidInputError.isInstance(error)) return error.message;
-      throw error;
+      throw leaseFailure(store.location, error);
     }
   };
   if (environment.postgresUrl) {
@@ -458,7 +463,7 @@ async function threadLeases(
     setUpSqliteLeases(db);
   } catch (error) {
     db.close();
-    throw error;
+    throw leaseFailure(store.location, error);
   }
   return {
     tryHold: (threadId) => busy(() => acquireSqliteLease(db, threadId)),
@@ -467,4 +472,14 @@ async function threadLeases(
       return Promise.resolve();
     },
   };
+}
+
+/** A lease that could not be taken for a reason other than another holder, as one line. */
+function leaseFailure(location: string, error: unknown): unknown {
+  if (OrchestratorWorkersError.isInstance(error)) return error;
+  const message = shortMessage(error, { withName: false, maxLength: 500 });
+  return new RunStoreError(
+    `Could not write to the run store (${location}) to check which runs are in use: ${message}`,
+    { cause: error },
+  );
 }

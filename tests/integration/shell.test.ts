@@ -103,4 +103,20 @@ describe("the CLI in a shell", () => {
     expect(result.stderr).toMatch(/needs the package @langchain\/google-genai/);
     expect(server.requests).toHaveLength(0);
   });
+
+  test("runs lists the stored threads and runs prune deletes none that are recent", async () => {
+    const env = { OPENAI_BASE_URL: server.baseURL };
+    expect(
+      (await runCli(["How tides work", "--thread", "t1", "--out", "-"], { env, directory })).code,
+    ).toBe(0);
+    const listed = await runCli(["runs"], { env, directory });
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^THREAD\s+STATUS\s+SECTIONS\s+COST\s+AGE\s+TOPIC$/m);
+    expect(listed.stdout).toMatch(/^t1\s+complete\s+2\/2\s+\S+\s+\S+\s+How tides work$/m);
+    const pruned = await runCli(["runs", "prune", "--older-than", "1d"], { env, directory });
+    expect(pruned.code).toBe(0);
+    expect(pruned.stdout).toMatch(/Deleted 0 of 1 stored runs\./);
+    const bad = await runCli(["runs", "prune", "--older-than", "soon"], { env, directory });
+    expect(bad.code).toBe(2);
+  });
 });
