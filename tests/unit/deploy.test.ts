@@ -24,7 +24,10 @@ describe("langgraphjs dockerfile", () => {
     expect(dockerfile).toMatch(
       new RegExp(`^FROM langchain/langgraphjs-api:${config.node_version}$`, "m"),
     );
-    expect(dockerfile).toMatch(/^ADD \. \/deps\/main$/m);
+    // The whole repository is copied (into /deps/<folder name>) and installed there.
+    const folder = /^ADD \. (\/deps\/\S+)$/m.exec(dockerfile)?.[1];
+    expect(folder).toBeDefined();
+    expect(dockerfile).toMatch(new RegExp(`^WORKDIR ${folder}$`, "m"));
     expect(dockerfile).toMatch(/^RUN npm ci$/m);
     // The graph it serves is the one langgraph.json names, and that file is in the repository.
     const graphs = JSON.parse(/LANGSERVE_GRAPHS='(.*)'/.exec(dockerfile)![1]!) as Record<
