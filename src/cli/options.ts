@@ -17,6 +17,7 @@ import { createSourcesTool } from "../tools/sources.js";
 import { createWikipediaTool } from "../tools/wikipedia.js";
 import {
   checkWritable,
+  isWritableDirectory,
   notRegularFile,
   resolveOutPath,
   type ForbiddenPath,
@@ -445,11 +446,7 @@ async function checkDatabasePath(given: string, workingDirectory: string): Promi
   const isDefault = path === resolve(workingDirectory, DEFAULT_CHECKPOINT_FILE);
   let directory = dirname(path);
   if (isDefault && !(await lstat(directory).catch(() => undefined))) directory = dirname(directory);
-  try {
-    const info = await stat(directory);
-    if (!info.isDirectory()) throw new Error("not a directory");
-    await access(directory, constants.W_OK);
-  } catch {
+  if (!(await isWritableDirectory(directory))) {
     throw new InvalidInputError({
       field: "db",
       message: `Cannot create the run database in ${printable(directory)}: give --db a file in an existing, writable directory.`,

@@ -41,6 +41,18 @@ export function resolveOutPath(given: string, workingDirectory: string): string 
   return resolve(workingDirectory, given);
 }
 
+/** True when `directory` exists, is a directory, and this process may create files in it. */
+export async function isWritableDirectory(directory: string): Promise<boolean> {
+  try {
+    const info = await stat(directory);
+    if (!info.isDirectory()) return false;
+    await access(directory, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Checks, before any work is done, that the report can be written to `path`: its directory exists
  * and is writable, and `path` is absent, or (with `force`) a regular file that is none of the
@@ -54,11 +66,7 @@ export async function checkWritable(
   options: { force: boolean; forbidden?: ForbiddenPath[] },
 ): Promise<void> {
   const directory = dirname(path);
-  try {
-    const info = await stat(directory);
-    if (!info.isDirectory()) throw new Error("not a directory");
-    await access(directory, constants.W_OK);
-  } catch {
+  if (!(await isWritableDirectory(directory))) {
     throw new InvalidInputError({
       field: "out",
       message: `Cannot write to ${printable(directory)}: choose an --out path in an existing, writable directory.`,

@@ -79,7 +79,9 @@ interface PgPool {
 }
 interface PgModule {
   Pool: new (config: PgConfig) => PgPool;
-  Client: new (config: PgConfig) => PostgresClient & { connect(): Promise<void> };
+  Client: new (
+    config: PgConfig,
+  ) => PostgresClient & PgEvents & { connect(): Promise<void>; end(): Promise<void> };
 }
 
 /**
@@ -98,6 +100,31 @@ async function checkpointerPackage<T>(name: string, purpose: string): Promise<T>
       cause: error,
     });
   }
+}
+
+/**
+ * A PostgreSQL connection of its own (for a thread lease), with the driver that comes with the
+ * saver; its errors never become an unhandled 'error' event.
+ */
+export async function connectPostgresClient(
+  postgresUrl: string,
+): Promise<PostgresClient & { connect(): Promise<void> }> {
+  const pg = createRequire(
+    createRequire(import.meta.url).resolve("@langchain/langgraph-checkpoint-postgres"),
+  )("pg") as PgModule;
+  const client = new pg.Client({
+    connectionString: postgresUrl,
+    connectionTimeoutMillis: 10_000,
+    keepAlive: true,
+  });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  return client;
 }
 
 /** Waits before each retry of a store call cut by a dropped PostgreSQL connection (about 15 s in all). */
@@ -148,17 +175,7 @@ export async function openRunStore(options: {
       await pool.end().catch(() => undefined);
       throw error;
     }
-    const connect = async () => {
-      const client = new pg.Client(config);
-      client.on("error", () => undefined);
-      try {
-        await client.connect();
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-      return client;
-    };
+    const connect = () => connectPostgresClient(options.postgresUrl!);
     return storeWith(checkpointer, location, {
       lease: (threadId) => acquirePostgresLease(connect, threadId, options.lease),
       close: () => pool.end(),

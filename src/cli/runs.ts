@@ -4,7 +4,6 @@
  * store could not be read or written, 2 bad usage.
  */
 import { stat } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { resolve } from "node:path";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { Command, CommanderError } from "commander";
@@ -14,6 +13,7 @@ import { graphemes, plainLine, printable } from "../schemas/input.js";
 import {
   DEFAULT_CHECKPOINT_FILE,
   RunStoreError,
+  connectPostgresClient,
   openRunStore,
   type RunStore,
 } from "./run-store.js";
@@ -21,7 +21,6 @@ import {
   acquirePostgresLease,
   acquireSqliteLease,
   setUpSqliteLeases,
-  type PostgresClient,
   type SqliteHandle,
   type ThreadLease,
 } from "./thread-lease.js";
@@ -431,24 +430,8 @@ async function threadLeases(
     }
   };
   if (environment.postgresUrl) {
-    const config = { connectionString: environment.postgresUrl, connectionTimeoutMillis: 10_000 };
-    // The driver comes with the saver (as in run-store.ts); it ships no types here.
-    const pg = createRequire(
-      createRequire(import.meta.url).resolve("@langchain/langgraph-checkpoint-postgres"),
-    )("pg") as {
-      Client: new (config: object) => PostgresClient & { connect(): Promise<void> };
-    };
-    const connect = async () => {
-      const client = new pg.Client(config);
-      client.on("error", () => undefined);
-      try {
-        await client.connect();
-      } catch (error) {
-        await client.end().catch(() => undefined);
-        throw error;
-      }
-      return client;
-    };
+    const postgresUrl = environment.postgresUrl;
+    const connect = () => connectPostgresClient(postgresUrl);
     return {
       tryHold: (threadId) => busy(() => acquirePostgresLease(connect, threadId)),
       close: () => Promise.resolve(),
