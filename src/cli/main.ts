@@ -23,7 +23,7 @@ import { STDOUT, checkThreadId, parseArguments, prepareRun, type RunRequest } fr
 import { ProgressDisplay } from "./progress.js";
 import { writeFileAtomically } from "./report-file.js";
 import { askPlanReview } from "./review-prompt.js";
-import { ObservedCheckpointer, openRunStore } from "./run-store.js";
+import { openRunStore } from "./run-store.js";
 import { runRunsCommand } from "./runs.js";
 import { redactTracerErrors } from "./tracing.js";
 
@@ -97,12 +97,11 @@ export async function runCli(
     });
     try {
       const progress = new ProgressDisplay(say, request.options.quiet ?? false);
+      store.onSavedWrites((writes) => progress.onSaved(writes));
       const graph = buildGraph({
         environment,
         offline: request.options.offline,
-        checkpointer: new ObservedCheckpointer(store.checkpointer, (writes) =>
-          progress.onSaved(writes),
-        ),
+        checkpointer: store.checkpointer,
         tools: request.tools,
         onOfflineModel: (notice) => say(`note: ${notice}\n`),
       });

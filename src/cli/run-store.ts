@@ -47,6 +47,11 @@ export interface RunStore {
    */
   readonly writeFailed: AbortSignal;
   failure(): RunStoreError | OrchestratorWorkersError | undefined;
+  /**
+   * Tells `listener` of each task's writes once they are stored, not merely produced: what the
+   * CLI reports as done survives a crash from then on.
+   */
+  onSavedWrites(listener: (writes: PendingWrite[]) => void): void;
   /** Gives the thread up and closes the store. */
   close(): Promise<void>;
 }
@@ -216,6 +221,7 @@ function storeWith(
       checkpointer.lease = await checkpointer.retrying("write to", () => backend.lease(threadId));
     },
     writeFailed: checkpointer.writeFailure.signal,
+    onSavedWrites: (listener) => checkpointer.savedListeners.push(listener),
     failure: () => checkpointer.failure,
     close: async () => {
       await checkpointer.lease?.release();
@@ -306,6 +312,8 @@ class StoreCheckpointer extends BaseCheckpointSaver {
   lease: ThreadLease | undefined;
   /** Aborted at the first write that fails for good. */
   readonly writeFailure = new AbortController();
+  /** Told of each task's writes once they are stored (`RunStore.onSavedWrites`). */
+  readonly savedListeners: ((writes: PendingWrite[]) => void)[] = [];
   failure: OrchestratorWorkersError | undefined;
 
   constructor(
@@ -371,66 +379,19 @@ class StoreCheckpointer extends BaseCheckpointSaver {
     return this.write(() => this.inner.put(config, checkpoint, metadata, newVersions));
   }
 
-  putWrites(
-    config: RunnableConfig,
-    writes: PendingWrite[],
-    taskId: string,
-    taskPath?: string,
-  ): Promise<void> {
-    return this.write(() => this.inner.putWrites(config, writes, taskId, taskPath));
-  }
-
-  deleteThread(threadId: string): Promise<void> {
-    return this.write(() => this.inner.deleteThread(threadId));
-  }
-
-  override getNextVersion(current: number | undefined): number {
-    return this.inner.getNextVersion(current);
-  }
-}
-
-/**
- * A checkpointer that tells `onSaved` of each task's writes once they are stored, not merely
- * produced: what the CLI reports as done survives a crash from then on. It implements LangGraph's
- * checkpointer interface by handing every call to the store it wraps.
- */
-export class ObservedCheckpointer extends BaseCheckpointSaver {
-  constructor(
-    private readonly inner: BaseCheckpointSaver,
-    private readonly onSaved: (writes: PendingWrite[]) => void,
-  ) {
-    super(inner.serde);
-  }
-
-  getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    return this.inner.getTuple(config);
-  }
-
-  list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
-    return this.inner.list(config, options);
-  }
-
-  put(
-    config: RunnableConfig,
-    checkpoint: Checkpoint,
-    metadata: CheckpointMetadata,
-    newVersions: ChannelVersions,
-  ): Promise<RunnableConfig> {
-    return this.inner.put(config, checkpoint, metadata, newVersions);
-  }
-
   async putWrites(
     config: RunnableConfig,
     writes: PendingWrite[],
     taskId: string,
     taskPath?: string,
   ): Promise<void> {
-    await this.inner.putWrites(config, writes, taskId, taskPath);
-    this.onSaved(writes);
+    await this.write(() => this.inner.putWrites(config, writes, taskId, taskPath));
+    // Heard only once stored: what the CLI reports as done survives a crash from then on.
+    for (const listener of this.savedListeners) listener(writes);
   }
 
   deleteThread(threadId: string): Promise<void> {
-    return this.inner.deleteThread(threadId);
+    return this.write(() => this.inner.deleteThread(threadId));
   }
 
   override getNextVersion(current: number | undefined): number {

@@ -1,5 +1,22 @@
 import type { IncomingMessage } from "node:http";
 
+/** What the local model servers record of every request, whatever API they imitate. */
+export interface RecordedRequestBase {
+  headers: IncomingMessage["headers"];
+  /** "plan" for planning requests, "synthesis" for the aggregator's, "section" for writing. */
+  kind: "plan" | "section" | "synthesis";
+  /** The section a writing request is for. */
+  sectionName?: string;
+  /** The first user message's text: the planner's or the writer's task. */
+  prompt: string;
+  /** Names of the tools offered with the request. */
+  tools: string[];
+  /** Contents of the tool results in the conversation so far. */
+  toolResults: string[];
+  /** When the server received it (`Date.now()`). */
+  receivedAt: number;
+}
+
 /** An HTTP request's body as text. */
 export function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { readBody } from "./http.js";
+import { readBody, type RecordedRequestBase } from "./http.js";
 import type { ServerPlanSection } from "./openai-server.js";
 import { sectionNameOf } from "./scripted-chat-model.js";
 
@@ -26,21 +26,8 @@ export interface OllamaChatBody {
 }
 
 /** An `/api/chat` request as the server received it. */
-export interface OllamaRequest {
+export interface OllamaRequest extends RecordedRequestBase {
   body: OllamaChatBody;
-  headers: IncomingMessage["headers"];
-  /** "plan" for planning requests, "synthesis" for the aggregator's, "section" for writing. */
-  kind: "plan" | "section" | "synthesis";
-  /** The section a writing request is for. */
-  sectionName?: string;
-  /** The first user message's text: the planner's or the writer's task. */
-  prompt: string;
-  /** Names of the tools offered with the request. */
-  tools: string[];
-  /** Contents of the tool results in the conversation so far. */
-  toolResults: string[];
-  /** When the server received it (`Date.now()`). */
-  receivedAt: number;
   /** The token counts the server reported in its last chunk. */
   usage?: { prompt_eval_count: number; eval_count: number };
 }

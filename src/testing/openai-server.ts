@@ -1,25 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PlannedSection } from "../schemas/section.js";
-import { readBody } from "./http.js";
+import { readBody, type RecordedRequestBase } from "./http.js";
 import { sectionNameOf } from "./scripted-chat-model.js";
 
 /** A chat-completions request as the server received it. */
-export interface RecordedRequest {
+export interface RecordedRequest extends RecordedRequestBase {
   body: ChatCompletionBody;
-  headers: IncomingMessage["headers"];
-  /** "plan" for planning requests, "synthesis" for the aggregator's, "section" for writing. */
-  kind: "plan" | "section" | "synthesis";
-  /** The section a writing request is for. */
-  sectionName?: string;
-  /** The first user message's text: the planner's or the writer's task. */
-  prompt: string;
-  /** Names of the tools offered with the request. */
-  tools: string[];
-  /** Contents of the tool results in the conversation so far. */
-  toolResults: string[];
-  /** When the server received it (`Date.now()`). */
-  receivedAt: number;
   /** The usage the server reported in its answer. */
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
