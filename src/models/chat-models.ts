@@ -15,7 +15,7 @@ import {
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /** Which part of the graph a model serves. */
-export type ModelRole = "planner" | "writer" | "aggregator";
+export type ModelRole = "planner" | "writer" | "aggregator" | "verifier";
 
 /** Returns the chat model for one role under one run's configuration. */
 export type ChatModelProvider = (request: {
@@ -29,6 +29,7 @@ export interface GivenModels {
   plannerModel?: BaseChatModel;
   writerModel?: BaseChatModel;
   aggregatorModel?: BaseChatModel;
+  verifierModel?: BaseChatModel;
 }
 
 /** Options of `createChatModelProvider`. */
@@ -71,11 +72,17 @@ export function usesOfflineModel(options: {
   );
 }
 
-/** The roles a run of this configuration calls a model for: the aggregator only with synthesis llm. */
+/**
+ * The roles a run of this configuration calls a model for: the aggregator only with synthesis llm,
+ * the verifier only with verifyCitations llm.
+ */
 function rolesIn(configuration: Configuration): ModelRole[] {
-  return configuration.synthesis === "llm"
-    ? ["planner", "writer", "aggregator"]
-    : ["planner", "writer"];
+  return [
+    "planner",
+    "writer",
+    ...(configuration.synthesis === "llm" ? (["aggregator"] as const) : []),
+    ...(configuration.verifyCitations === "llm" ? (["verifier"] as const) : []),
+  ];
 }
 
 /** The configuration field that names a role's model ("plannerModel"). */
@@ -89,6 +96,8 @@ export function modelNameFor(role: ModelRole, configuration: Configuration): str
     planner: configuration.plannerModel,
     writer: configuration.writerModel,
     aggregator: configuration.aggregatorModel,
+    // Unset, the verifier uses the writers' model: the same server, and no model name to guess.
+    verifier: configuration.verifierModel ?? configuration.writerModel,
   }[role];
 }
 

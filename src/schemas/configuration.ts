@@ -3,6 +3,7 @@ import { InvalidInputError } from "../errors.js";
 import {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
+  VERIFIER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
 } from "./prompts.js";
 import { PRESETS, type PresetName } from "./presets.js";
@@ -19,6 +20,12 @@ export const RoleSchema = z.object({
     .trim()
     .min(1)
     .describe("What the role knows and how it writes; added to its writer's system prompt."),
+  tools: z
+    .array(z.string().trim().min(1))
+    .optional()
+    .describe(
+      "Names of the tools the role's writers may call (search_sources, filesystem__read_file, ...); without a list, every tool.",
+    ),
 });
 
 export type Role = z.infer<typeof RoleSchema>;
@@ -44,6 +51,47 @@ export const STRUCTURED_OUTPUT_STRATEGIES = [
   "prompt",
 ] as const;
 export type StructuredOutputStrategy = (typeof STRUCTURED_OUTPUT_STRATEGIES)[number];
+
+/**
+ * One MCP server, as MCP clients' `mcpServers` files describe it: a command run over stdio, or a
+ * URL reached over streamable HTTP (falling back to SSE).
+ */
+export const McpServerSchema = z.union([
+  z
+    .object({
+      command: z.string().trim().min(1).describe("Program that runs the server over stdio."),
+      args: z.array(z.string()).default([]).describe("Its arguments."),
+      env: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe("Environment variables for the server process."),
+      cwd: z.string().optional().describe("Working directory of the server process."),
+    })
+    .strict(),
+  z
+    .object({
+      url: z.url({ protocol: /^https?$/ }).describe("The server's streamable HTTP (or SSE) URL."),
+      headers: z
+        .record(z.string(), z.string())
+        .optional()
+        .describe("HTTP headers sent with every request (an Authorization header, say)."),
+    })
+    .strict(),
+]);
+
+export type McpServer = z.infer<typeof McpServerSchema>;
+
+/**
+ * Key of a run's `configurable` that carries the tools started for that run (the MCP servers' tools
+ * of `mcpServers`): objects, not configuration, so they are never validated, stored or traced
+ * (LangChain copies only primitive configurable values into metadata). The compiled graph sets it;
+ * workers read it beside the tools the graph was built with.
+ */
+export const RUN_TOOLS_KEY = "__orchestrator_workers_run_tools";
+
+/** The modes of citation checking. */
+export const CITATION_CHECKS = ["off", "keys", "llm"] as const;
+export type CitationCheck = (typeof CITATION_CHECKS)[number];
 
 /** Default chat model for both planner and writer when none is configured. */
 export const DEFAULT_MODEL = "gpt-4.1-mini";
@@ -74,6 +122,13 @@ export const ConfigurationSchema = z.object({
     .min(1)
     .default(DEFAULT_MODEL)
     .describe("Chat model that frames the report with synthesis: llm (aggregator)."),
+  verifierModel: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "Chat model that checks cited sentences against their sources (verifyCitations: llm); defaults to the writer model.",
+    ),
   synthesis: z
     .enum(["join", "llm"])
     .default("join")
@@ -175,6 +230,23 @@ export const ConfigurationSchema = z.object({
     .describe(
       "Most model calls a tool-using worker makes for its section, the last included; at the limit it writes from what it has.",
     ),
+  mcpServers: z
+    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "server names are letters, digits, - and _"), McpServerSchema)
+    .optional()
+    .describe(
+      'MCP servers whose tools the workers may call, as in an MCP client\'s file: { "<name>": { "command", "args", "env" } or { "url", "headers" } }. Started once per run and closed when it ends; their tools are named <name>__<tool>.',
+    ),
+  verifyCitations: z
+    .enum(CITATION_CHECKS)
+    .default("keys")
+    .describe(
+      "How citations are checked. off: kept as written. keys: a key no tool returned to that worker is removed and warned about. llm: as keys, and a verifier model checks each cited sentence against the cited passage; unsupported ones are marked in the report.",
+    ),
+  verifierPrompt: z
+    .string()
+    .min(1)
+    .default(VERIFIER_SYSTEM_PROMPT)
+    .describe("System prompt of the citation verifier (verifyCitations: llm)."),
   reviewPlan: z
     .boolean()
     .default(false)

@@ -162,6 +162,12 @@ returned. When you have what you need, write the section; do not call tools afte
 export const RETRIEVED_SOURCES_PROMPT = `These passages were looked up for your section. Each has a key. When your section uses a
 passage, cite it inline with its key in square brackets, exactly as given. Cite only these passages.`;
 
+/** System prompt of the citation verifier (verifyCitations: llm). */
+export const VERIFIER_SYSTEM_PROMPT = `You check citations. For each numbered claim you get a sentence from a report and the source
+passage it cites. Decide whether the passage supports what the sentence says: supported means the
+passage states it or plainly implies it; a sentence that adds facts the passage does not contain
+is not supported. Give a verdict for every claim, by its number, with a one-line reason.`;
+
 /** The last message of a tool-using worker that reached its step limit. */
 export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
 you use with their keys in square brackets.`;
