@@ -15,7 +15,7 @@ import {
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /** Which part of the graph a model serves. */
-export type ModelRole = "planner" | "writer" | "aggregator" | "verifier";
+export type ModelRole = "planner" | "writer" | "aggregator" | "verifier" | "reviewer";
 
 /** Returns the chat model for one role under one run's configuration. */
 export type ChatModelProvider = (request: {
@@ -30,6 +30,7 @@ export interface GivenModels {
   writerModel?: BaseChatModel;
   aggregatorModel?: BaseChatModel;
   verifierModel?: BaseChatModel;
+  reviewerModel?: BaseChatModel;
 }
 
 /** Options of `createChatModelProvider`. */
@@ -74,7 +75,7 @@ export function usesOfflineModel(options: {
 
 /**
  * The roles a run of this configuration calls a model for: the aggregator only with synthesis llm,
- * the verifier only with verifyCitations llm.
+ * the verifier only with verifyCitations llm, the section reviewer only with sectionReview enabled.
  */
 function rolesIn(configuration: Configuration): ModelRole[] {
   return [
@@ -82,6 +83,7 @@ function rolesIn(configuration: Configuration): ModelRole[] {
     "writer",
     ...(configuration.synthesis === "llm" ? (["aggregator"] as const) : []),
     ...(configuration.verifyCitations === "llm" ? (["verifier"] as const) : []),
+    ...(configuration.sectionReview.enabled ? (["reviewer"] as const) : []),
   ];
 }
 
@@ -98,6 +100,7 @@ export function modelNameFor(role: ModelRole, configuration: Configuration): str
     aggregator: configuration.aggregatorModel,
     // Unset, the verifier uses the writers' model: the same server, and no model name to guess.
     verifier: configuration.verifierModel ?? configuration.writerModel,
+    reviewer: configuration.reviewerModel ?? configuration.writerModel,
   }[role];
 }
 

@@ -3,6 +3,7 @@ import { InvalidInputError } from "../errors.js";
 import {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
+  REVIEWER_SYSTEM_PROMPT,
   VERIFIER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
 } from "./prompts.js";
@@ -231,7 +232,10 @@ export const ConfigurationSchema = z.object({
       "Most model calls a tool-using worker makes for its section, the last included; at the limit it writes from what it has.",
     ),
   mcpServers: z
-    .record(z.string().regex(/^[A-Za-z0-9_-]+$/, "server names are letters, digits, - and _"), McpServerSchema)
+    .record(
+      z.string().regex(/^[A-Za-z0-9_-]+$/, "server names are letters, digits, - and _"),
+      McpServerSchema,
+    )
     .optional()
     .describe(
       'MCP servers whose tools the workers may call, as in an MCP client\'s file: { "<name>": { "command", "args", "env" } or { "url", "headers" } }. Started once per run and closed when it ends; their tools are named <name>__<tool>.',
@@ -242,6 +246,34 @@ export const ConfigurationSchema = z.object({
     .describe(
       "How citations are checked. off: kept as written. keys: a key no tool returned to that worker is removed and warned about. llm: as keys, and a verifier model checks each cited sentence against the cited passage; unsupported ones are marked in the report.",
     ),
+  sectionReview: z
+    .object({
+      enabled: z
+        .boolean()
+        .default(false)
+        .describe("Have a reviewer model grade each written section."),
+      maxRevisions: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .default(2)
+        .describe("Most times a section that fails review is revised by its worker."),
+    })
+    .default({ enabled: false, maxRevisions: 2 })
+    .describe(
+      "Section review: a reviewer model grades each section against its description and the topic; a failing one is revised with the feedback, at most maxRevisions times, then kept with the last feedback recorded.",
+    ),
+  reviewerModel: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Chat model that reviews sections (sectionReview); defaults to the writer model."),
+  reviewerPrompt: z
+    .string()
+    .min(1)
+    .default(REVIEWER_SYSTEM_PROMPT)
+    .describe("System prompt of the section reviewer (sectionReview)."),
   verifierPrompt: z
     .string()
     .min(1)

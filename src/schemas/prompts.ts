@@ -168,6 +168,12 @@ passage it cites. Decide whether the passage supports what the sentence says: su
 passage states it or plainly implies it; a sentence that adds facts the passage does not contain
 is not supported. Give a verdict for every claim, by its number, with a one-line reason.`;
 
+/** System prompt of the section reviewer (sectionReview). */
+export const REVIEWER_SYSTEM_PROMPT = `You review one section of a report. Grade it against the report's topic and the section's
+description: does it cover what the description asks, accurately, clearly, without straying into
+other sections' scope? Pass it when it does. Otherwise fail it with feedback the writer can act on,
+and, when more research would help, up to three follow-up search queries.`;
+
 /** The last message of a tool-using worker that reached its step limit. */
 export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
 you use with their keys in square brackets.`;

@@ -55,13 +55,13 @@ export const DEFAULT_PRICES: Record<string, z.infer<typeof ModelPriceSchema>> = 
 /** One model call of a run, as the node that made it records it: who asked, which model, what it cost. */
 export const ModelCallSchema = UsageSchema.extend({
   role: z
-    .enum(["planner", "writer", "aggregator", "verifier"])
+    .enum(["planner", "writer", "aggregator", "verifier", "reviewer"])
     .describe("The part of the graph that made the call."),
   model: z.string().describe("The model that answered."),
   sectionId: z
     .string()
     .optional()
-    .describe("The section a writer's (or the citation verifier's) call was for."),
+    .describe("The section a writer's (or the verifier's or reviewer's) call was for."),
 });
 
 export type Usage = z.infer<typeof UsageSchema>;
