@@ -1,10 +1,18 @@
 import type { IncomingMessage } from "node:http";
 
+/** The names of the structured-output schemas the graph and its tools ask for. */
+export const STRUCTURED_KINDS = ["plan", "synthesis", "verification", "review", "judge"] as const;
+export type StructuredKind = (typeof STRUCTURED_KINDS)[number];
+
 /** What the local model servers record of every request, whatever API they imitate. */
 export interface RecordedRequestBase {
   headers: IncomingMessage["headers"];
-  /** "plan" for planning requests, "synthesis" for the aggregator's, "section" for writing. */
-  kind: "plan" | "section" | "synthesis";
+  /**
+   * "section" for writing; for structured requests, the schema's name: "plan" (planner),
+   * "synthesis" (aggregator), "verification" (citation verifier), "review" (section reviewer),
+   * "judge" (the evaluation harness's judge).
+   */
+  kind: "section" | StructuredKind;
   /** The section a writing request is for. */
   sectionName?: string;
   /** The first user message's text: the planner's or the writer's task. */

@@ -1,7 +1,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { PlannedSection } from "../schemas/section.js";
-import { readBody, type RecordedRequestBase } from "./http.js";
+import {
+  STRUCTURED_KINDS,
+  readBody,
+  type RecordedRequestBase,
+  type StructuredKind,
+} from "./http.js";
 import { sectionNameOf } from "./scripted-chat-model.js";
 
 /** A chat-completions request as the server received it. */
@@ -329,12 +334,14 @@ function kindOf(body: ChatCompletionBody, forcedTool: string | undefined): Recor
   const format = body.response_format?.type;
   if (forcedTool || format === "json_schema") {
     const name = forcedTool ?? body.response_format?.json_schema?.name;
-    return name === "synthesis" ? "synthesis" : "plan";
+    return STRUCTURED_KINDS.find((kind) => kind === name) ?? "plan";
   }
   const texts = body.messages.map(messageText);
-  if (texts.some((text) => text.includes('<Output schema name="synthesis">'))) return "synthesis";
-  if (texts.some((text) => text.includes('<Output schema name="plan">'))) return "plan";
-  return "section";
+  return (
+    STRUCTURED_KINDS.find((kind) =>
+      texts.some((text) => text.includes(`<Output schema name="${kind}">`)),
+    ) ?? "section"
+  );
 }
 
 function forcedToolName(body: ChatCompletionBody): string | undefined {
@@ -470,7 +477,7 @@ interface JsonAnswer {
 }
 
 function structuredAnswer(
-  kind: "plan" | "synthesis",
+  kind: StructuredKind,
   options: OpenAIServerOptions,
   quirks: Set<ServerQuirk>,
 ): JsonAnswer {
@@ -478,16 +485,23 @@ function structuredAnswer(
     return { compact: options.planText, pretty: options.planText };
   }
   const value =
-    kind === "synthesis"
-      ? {
-          introduction: "Server introduction.",
-          transitions: [],
-          conclusion: "Server conclusion.",
-          answer: "Server answer.",
-        }
-      : shapePlan(options.plan ?? [], quirks);
+    kind === "plan" ? shapePlan(options.plan ?? [], quirks) : DEFAULT_STRUCTURED_ANSWERS[kind];
   return { compact: JSON.stringify(value), pretty: JSON.stringify(value, null, 2) };
 }
+
+/** What structured requests other than plans get when `respond` scripts nothing. */
+const DEFAULT_STRUCTURED_ANSWERS: Record<Exclude<StructuredKind, "plan">, unknown> = {
+  synthesis: {
+    introduction: "Server introduction.",
+    transitions: [],
+    conclusion: "Server conclusion.",
+    answer: "Server answer.",
+  },
+  // No verdicts: the claims stay unchecked unless a test scripts the verifier.
+  verification: { verdicts: [] },
+  review: { pass: true, feedback: "" },
+  judge: {},
+};
 
 /** How an id in `dependsOn` ("s2") is written, per quirk; other ids are kept. */
 const DEPENDS_ON: Record<
@@ -537,7 +551,7 @@ const STRUCTURED_DELIVERY: Record<
     ServerQuirk,
     `json-schema-ignored-${string}` | "think-before-json" | "json-in-reasoning-content"
   >,
-  (answer: JsonAnswer, kind: "plan" | "synthesis") => Completion
+  (answer: JsonAnswer, kind: StructuredKind) => Completion
 > = {
   "json-schema-ignored-fenced": (answer) => text("```json\n" + answer.pretty + "\n```"),
   "json-schema-ignored-prose": (answer, kind) =>
