@@ -8,6 +8,7 @@ import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model
 import { askStructured } from "../models/structured-output.js";
 import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
 import { aggregatorUserPrompt } from "../schemas/prompts.js";
+import { citationSummary } from "../schemas/citations.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
 import type { ReportStateType, ReportUpdate } from "../schemas/state.js";
 import { tokensUsed, usageFooter, usageLedger, type ModelCall } from "../schemas/usage.js";
@@ -88,7 +89,10 @@ export function createSynthesizerNode(dependencies: {
     })
       .withConfig({ runName: "assemble", metadata })
       .invoke(undefined, config);
-    return { report, usage, modelCalls, warnings };
+    const citations = state.completedSections.some((section) => section.citations)
+      ? citationSummary(state.completedSections)
+      : undefined;
+    return { report, usage, modelCalls, warnings, ...(citations ? { citations } : {}) };
   };
 }
 
@@ -209,6 +213,7 @@ export function assembleReport(
   );
   // Citations: each source gets one number, in the order the report first cites it.
   const references = new Map<string, { number: number; source: Source }>();
+  const unsupported: { label: string; key: string; reason: string }[] = [];
   for (const section of state.plan) {
     const completed = byId.get(section.id);
     const transition = transitions.get(section.id);
@@ -218,7 +223,11 @@ export function assembleReport(
     const content =
       completed === undefined
         ? undefined
-        : numberCitations(completed.content, completed.sources ?? [], references);
+        : numberCitations(
+            markUnsupported(completed, unsupported),
+            completed.sources ?? [],
+            references,
+          );
     parts.push(
       content ??
         (failed
@@ -233,11 +242,74 @@ export function assembleReport(
     parts.push("## References");
     parts.push(
       [...references.values()]
-        .map(({ number, source }) => `${number}. ${source.title}, ${source.location}`)
+        .map(({ number, source }) => `${number}. ${describeSource(source)}`)
         .join("\n"),
     );
   }
+  // What the writers read but did not cite: never lost, so a reader can see where text came from.
+  const consulted = new Map<string, Source>();
+  for (const section of state.plan) {
+    for (const source of byId.get(section.id)?.consulted ?? []) {
+      if (!references.has(source.key) && !consulted.has(source.key)) {
+        consulted.set(source.key, source);
+      }
+    }
+  }
+  if (consulted.size > 0) {
+    parts.push("## Also consulted");
+    parts.push([...consulted.values()].map((source) => `- ${describeSource(source)}`).join("\n"));
+  }
+  const summary = citationSummary(state.plan.flatMap((section) => byId.get(section.id) ?? []));
+  if (summary.checked === 0 && summary.cited > 0) {
+    parts.push(
+      "## Citation check",
+      `_The verifier gave no verdict on the ${summary.cited} cited sentences: their citations are unchecked._`,
+    );
+  } else if (summary.checked !== undefined && summary.checked > 0) {
+    parts.push("## Citation check");
+    parts.push(
+      `_${summary.supported} of ${summary.checked} checked citations are supported by the passage they cite (${Math.round((summary.accuracy ?? 0) * 100)}%)._`,
+    );
+    if (unsupported.length > 0) {
+      parts.push(
+        unsupported
+          .map(({ label, key, reason }) => {
+            const number = references.get(key)?.number;
+            return `[^${label}]: Not supported by ${number ? `source [${number}]` : "the cited source"}: ${reason}`;
+          })
+          .join("\n"),
+      );
+    }
+  }
   return `${parts.join("\n\n")}\n`;
+}
+
+/** A source as the report lists it: its title, and where in it. */
+function describeSource(source: Source): string {
+  return source.location ? `${source.title}, ${source.location}` : source.title;
+}
+
+/**
+ * The section's text with a footnote mark (`[^u1]`) after each citation the verifier found
+ * unsupported; the marks are numbered across the report and collected in `unsupported`.
+ */
+function markUnsupported(
+  section: CompletedSection,
+  unsupported: { label: string; key: string; reason: string }[],
+): string {
+  let content = section.content;
+  for (const check of section.citations?.checks ?? []) {
+    if (check.supported) continue;
+    const at = content.indexOf(check.sentence);
+    const citation = `[${check.key}]`;
+    const within = at >= 0 ? check.sentence.indexOf(citation) : -1;
+    if (within < 0) continue;
+    const label = `u${unsupported.length + 1}`;
+    unsupported.push({ label, key: check.key, reason: check.reason });
+    const end = at + within + citation.length;
+    content = `${content.slice(0, end)}[^${label}]${content.slice(end)}`;
+  }
+  return content;
 }
 
 /** Replaces each `[key]` of the section's sources with `[n]`, numbering sources on first use. */

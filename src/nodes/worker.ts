@@ -14,8 +14,14 @@ import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgr
 import { SectionError, shortMessage } from "../errors.js";
 import { findJson, withoutReasoning } from "../models/answer-text.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
+import { verifyClaims } from "../models/citation-verifier.js";
 import { rejectsFeature } from "../models/retry-policy.js";
-import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { checkCitations, citedClaims, type RetrievedSource } from "../schemas/citations.js";
+import {
+  RUN_TOOLS_KEY,
+  resolveConfiguration,
+  type Configuration,
+} from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import {
   FINAL_STEP_PROMPT,
@@ -24,8 +30,8 @@ import {
   rolePrompt,
   writerUserPrompt,
 } from "../schemas/prompts.js";
-import type { CompletedSection, Source } from "../schemas/section.js";
-import { sourcesIn } from "../schemas/sources.js";
+import type { CompletedSection, SectionCitations, Source } from "../schemas/section.js";
+import { isPassageList, passagesIn } from "../schemas/sources.js";
 import type { ReportUpdate, WorkerInputType } from "../schemas/state.js";
 import { usageOf, type ModelCall } from "../schemas/usage.js";
 import { MAX_TOOL_OUTPUT_CHARACTERS } from "../tools/results.js";
@@ -53,13 +59,17 @@ type CallLog = ModelCall[];
  * 1. receives only the topic and its own section (through `Send`), never the whole state;
  * 2. does its work in a child run named after the section, with the section's id, name and role
  *    in its metadata and tags, so each section reads as its own run in a trace;
- * 3. asks the writer model for the section's Markdown body: one call, or, with tools, a bounded
- *    tool-calling loop (`maxWorkerSteps` model calls, the last one without tools) that records the
- *    sources its section cites;
+ * 3. asks the writer model for the section's Markdown body: one call, or, with tools (the graph's,
+ *    the run's MCP tools, narrowed to the section's role's list), a bounded tool-calling loop
+ *    (`maxWorkerSteps` model calls, the last one without tools) that records every source a tool
+ *    returned, passages and other results alike;
  * 4. drops a leading heading that repeats the section's name (the synthesizer adds it);
- * 5. appends `{ id, name, content, model, ... }` to `completedSections` and its calls to
- *    `modelCalls`;
- * 6. when writing fails after the model client's own retries, records `{ id, name, error }` in
+ * 5. checks the citations (`verifyCitations`): other forms become `[key]`, a key no tool returned
+ *    is removed and warned about; with `llm`, the verifier model checks each cited sentence
+ *    against its passage;
+ * 6. appends `{ id, name, content, model, sources, consulted, citations, ... }` to
+ *    `completedSections` and its calls to `modelCalls`;
+ * 7. when writing fails after the model client's own retries, records `{ id, name, error }` in
  *    `failedSections` (and the calls it paid for) and lets the other sections finish, unless
  *    `failFast` is configured. Interrupts, cancellation and fail-fast runs still propagate.
  */
@@ -84,9 +94,15 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
       name: section.name,
       ...(section.role ? { role: section.role } : {}),
     });
+    const tools = toolsFor(
+      section,
+      configuration,
+      [...(dependencies.tools ?? []), ...runTools(config)],
+      warnings,
+    );
     try {
       const completed = await RunnableLambda.from((sectionInput: WorkerInputType) =>
-        writeSection(dependencies, configuration, sectionInput, { calls, warnings }),
+        writeSection(dependencies, configuration, sectionInput, { calls, warnings, tools }),
       )
         .withConfig({ runName: section.name, metadata, tags: [`section:${section.id}`] })
         .invoke(input, config);
@@ -128,12 +144,40 @@ function allowListenersPerTask(signal: AbortSignal | undefined, maxConcurrency: 
   if (getMaxListeners(signal) < wanted) setMaxListeners(wanted, signal);
 }
 
+/** The tools started for this run (the MCP servers' of `mcpServers`), from its `configurable`. */
+function runTools(config: LangGraphRunnableConfig): StructuredToolInterface[] {
+  const given = (config.configurable as Record<string, unknown> | undefined)?.[RUN_TOOLS_KEY];
+  return Array.isArray(given) ? (given as StructuredToolInterface[]) : [];
+}
+
+/**
+ * The tools a section's writer may call: all of them, or the ones its role lists. A listed name no
+ * tool has is warned about (the CLI refuses it before the run; a graph run names it here).
+ */
+function toolsFor(
+  section: { id: string; role?: string },
+  configuration: Configuration,
+  tools: StructuredToolInterface[],
+  warnings: string[],
+): StructuredToolInterface[] {
+  const role = configuration.roles.find((candidate) => candidate.name === section.role);
+  if (!role?.tools) return tools;
+  const allowed = new Set(role.tools);
+  const missing = role.tools.filter((name) => !tools.some((candidate) => candidate.name === name));
+  if (missing.length) {
+    warnings.push(
+      `Role "${role.name}" (section ${section.id}) names tools that this run does not have: ${missing.join(", ")}; available: ${tools.map((candidate) => candidate.name).join(", ") || "none"}.`,
+    );
+  }
+  return tools.filter((candidate) => allowed.has(candidate.name));
+}
+
 /** Writes one section: one model call, or a bounded tool-calling loop when tools are given. */
 async function writeSection(
   dependencies: WorkerDependencies,
   configuration: Configuration,
   { topic, section, dependencies: builtOn }: WorkerInputType,
-  log: { calls: CallLog; warnings: string[] },
+  log: { calls: CallLog; warnings: string[]; tools: StructuredToolInterface[] },
 ): Promise<CompletedSection> {
   const writer = dependencies.models({ role: "writer", configuration });
   const model = chatModelName(writer);
@@ -152,7 +196,9 @@ async function writeSection(
     },
     tags: ["writer", `section:${section.id}`],
   };
-  const tools = dependencies.tools ?? [];
+  const { tools } = log;
+  const redact = dependencies.redact ?? ((text: string) => text);
+  const retrieval = new RetrievalLog(redact);
   const systemPrompt = [
     configuration.writerPrompt,
     ...(role ? [rolePrompt(role)] : []),
@@ -171,6 +217,7 @@ async function writeSection(
         messages,
         maxSteps: configuration.maxWorkerSteps,
         call: invoke,
+        retrieval,
       });
     } catch (error) {
       if (!rejectsFeature(error)) throw error;
@@ -188,13 +235,22 @@ async function writeSection(
         messages,
         call: invoke,
         writer,
+        retrieval,
       });
     }
   } else if (tools.length) {
-    written = await writeAfterRetrieval({ topic, section, tools, messages, call: invoke, writer });
+    written = await writeAfterRetrieval({
+      topic,
+      section,
+      tools,
+      messages,
+      call: invoke,
+      writer,
+      retrieval,
+    });
   } else {
     const response = await invoke(writer, messages);
-    written = { text: response.text, steps: 1, hitStepLimit: false, sources: [], last: response };
+    written = { text: response.text, steps: 1, hitStepLimit: false, last: response };
   }
   let content = sectionBody(withoutReasoning(written.text), section.name);
   if (!content) throw noTextError(section, written.last);
@@ -211,16 +267,133 @@ async function writeSection(
       message: `The writer model answered section "${section.name}" with a tool call written as text instead of the section: use a model that supports tool calls, or run without tools.`,
     });
   }
-  const cited = written.sources.filter((source) => content.includes(`[${source.key}]`));
+  const checked = checkCitations(content, retrieval.items, configuration.verifyCitations);
+  const sectionWarnings = checked.fabricated.map(
+    (citation) =>
+      `Section ${section.id} ("${section.name}") cited ${citation.startsWith("[") ? citation : `[${citation}]`}, which no tool returned to its writer: the citation was removed.`,
+  );
+  let citations: SectionCitations | undefined;
+  if (tools.length || checked.fabricated.length) {
+    const claims = citedClaims(checked.content, new Set(checked.cited.map((source) => source.key)));
+    citations = {
+      cited: claims.length,
+      ...(checked.fabricated.length ? { fabricated: checked.fabricated } : {}),
+    };
+    if (configuration.verifyCitations === "llm" && claims.length > 0) {
+      try {
+        const checks = await verifyClaims({
+          model: dependencies.models({ role: "verifier", configuration }),
+          topic,
+          claims: claims.map((claim) => ({ ...claim, passage: retrieval.textOf(claim.key) })),
+          systemPrompt: configuration.verifierPrompt,
+          strategy: configuration.structuredOutput,
+          sectionId: section.id,
+          callOptions: { ...callOptions, tags: ["verifier", `section:${section.id}`] },
+          calls: log.calls,
+        });
+        citations = {
+          ...citations,
+          checked: checks.length,
+          supported: checks.filter((check) => check.supported).length,
+          checks,
+        };
+      } catch (error) {
+        if (isGraphBubbleUp(error)) throw error;
+        sectionWarnings.push(
+          `The citations of section ${section.id} ("${section.name}") were not verified: ${redact(shortMessage(error, { withName: false, maxLength: 300 }))}.`,
+        );
+      }
+    }
+  }
+  log.warnings.push(...sectionWarnings);
   return {
     id: section.id,
     name: section.name,
-    content,
+    content: checked.content,
     model,
     ...(tools.length
-      ? { sources: cited, steps: written.steps, hitStepLimit: written.hitStepLimit }
+      ? {
+          sources: checked.cited,
+          consulted: checked.consulted,
+          steps: written.steps,
+          hitStepLimit: written.hitStepLimit,
+        }
       : {}),
+    ...(citations ? { citations } : {}),
+    ...(sectionWarnings.length ? { warnings: sectionWarnings } : {}),
   };
+}
+
+/** Most characters of a tool result kept as its excerpt in the section's record. */
+const EXCERPT_CHARACTERS = 240;
+
+/**
+ * Every source a section's tools returned, in the order they came: the passages of tools that
+ * return `{ results: [...] }`, and any other result under a key made from the tool's name and its
+ * main argument (which the writer is told, so it can cite that result too). What is stored of
+ * them (arguments, excerpts) is redacted; the full text stays in memory for the verifier.
+ */
+class RetrievalLog {
+  readonly items: RetrievedSource[] = [];
+  private readonly byKey = new Map<string, RetrievedSource>();
+
+  constructor(private readonly redact: (text: string) => string) {}
+
+  /** Records a tool call's output; returns what the writer model sees of it. */
+  record(tool: string, args: Record<string, unknown>, output: string): string {
+    if (output.startsWith("Tool error:")) return output;
+    // A list of passages (even an empty one) is sources; anything else is one source of its own.
+    if (isPassageList(output)) {
+      const passages = passagesIn(output);
+      for (const { text, ...source } of passages) {
+        this.add({ ...source, tool, excerpt: this.excerpt(text) }, text);
+      }
+      return output;
+    }
+    const subject = mainArgument(args);
+    let key = `${tool}:${subject}`;
+    for (let copy = 2; this.byKey.has(key) && this.byKey.get(key)!.text !== output; copy += 1) {
+      key = `${tool}:${subject}#${copy}`;
+    }
+    this.add(
+      {
+        key,
+        title: `${tool} ${subject}`,
+        location: "",
+        tool,
+        arguments: this.redact(JSON.stringify(args)).slice(0, 500),
+        excerpt: this.excerpt(output),
+      },
+      output,
+    );
+    return `Citation key of this result: [${key}]\n\n${output}`;
+  }
+
+  /** The text a source's tool returned, for the verifier. */
+  textOf(key: string): string {
+    return this.byKey.get(key)?.text ?? "";
+  }
+
+  private add(source: Source, text: string): void {
+    if (this.byKey.has(source.key)) return;
+    const item = { source, text };
+    this.byKey.set(source.key, item);
+    this.items.push(item);
+  }
+
+  private excerpt(text: string): string {
+    const flat = this.redact(text).replace(/\s+/g, " ").trim();
+    return flat.length > EXCERPT_CHARACTERS ? `${flat.slice(0, EXCERPT_CHARACTERS)}…` : flat;
+  }
+}
+
+/** What a tool call was about, for its key: its first text argument, or its arguments as JSON. */
+function mainArgument(args: Record<string, unknown>): string {
+  const text = Object.values(args).find(
+    (value): value is string => typeof value === "string" && value.trim() !== "",
+  );
+  const subject = (text ?? JSON.stringify(args)).replace(/[[\]\s]+/g, " ").trim();
+  return subject.length > 120 ? `${subject.slice(0, 120)}…` : subject || "call";
 }
 
 /** What writing produced: the text, and what it took. */
@@ -228,7 +401,6 @@ interface WrittenText {
   text: string;
   steps: number;
   hitStepLimit: boolean;
-  sources: Source[];
   /** The last answer, to say why it had no text. */
   last?: AIMessage;
 }
@@ -254,20 +426,20 @@ async function writeWithTools(options: {
   messages: BaseMessage[];
   maxSteps: number;
   call: LoopCall;
+  retrieval: RetrievalLog;
 }): Promise<WrittenText> {
-  const { writer, tools, messages, maxSteps, call } = options;
+  const { writer, tools, messages, maxSteps, call, retrieval } = options;
   if (typeof writer.bindTools !== "function") {
     throw new Error(`The writer model (${chatModelName(writer)}) cannot call tools.`);
   }
   const withTools = writer.bindTools(tools);
   const byName = new Map(tools.map((candidate) => [candidate.name, candidate]));
-  const sources = new Map<string, Source>();
   const finish = (
     text: string,
     steps: number,
     hitStepLimit: boolean,
     last: AIMessage,
-  ): WrittenText => ({ text, steps, hitStepLimit, sources: [...sources.values()], last });
+  ): WrittenText => ({ text, steps, hitStepLimit, last });
   for (let step = 1; step <= maxSteps; step += 1) {
     if (step === maxSteps) {
       const last = await call(
@@ -289,10 +461,9 @@ async function writeWithTools(options: {
     );
     for (const toolCall of toolCalls) {
       const output = await runTool(byName.get(toolCall.name), toolCall.name, toolCall.args);
-      for (const source of sourcesIn(output)) sources.set(source.key, source);
       messages.push(
         new ToolMessage({
-          content: output,
+          content: retrieval.record(toolCall.name, toolCall.args, output),
           tool_call_id: toolCall.id,
           name: toolCall.name,
         }),
@@ -385,16 +556,15 @@ async function writeAfterRetrieval(options: {
   messages: BaseMessage[];
   writer: BaseChatModel;
   call: LoopCall;
+  retrieval: RetrievalLog;
 }): Promise<WrittenText> {
-  const { topic, section, tools, messages, writer, call } = options;
-  const sources = new Map<string, Source>();
+  const { topic, section, tools, messages, writer, call, retrieval } = options;
   const outputs: string[] = [];
   for (const candidate of tools) {
     const args = queryArguments(candidate, `${section.name} ${topic}`);
     if (!args) continue;
     const output = await runTool(candidate, candidate.name, args);
-    for (const source of sourcesIn(output)) sources.set(source.key, source);
-    outputs.push(output);
+    outputs.push(retrieval.record(candidate.name, args, output));
   }
   const prompt = [
     ...messages,
@@ -403,13 +573,7 @@ async function writeAfterRetrieval(options: {
     ),
   ];
   const response = await call(writer, prompt);
-  return {
-    text: response.text,
-    steps: 1,
-    hitStepLimit: false,
-    sources: [...sources.values()],
-    last: response,
-  };
+  return { text: response.text, steps: 1, hitStepLimit: false, last: response };
 }
 
 /** Arguments that give `query` to every required text parameter of a tool, or undefined when it takes other input. */

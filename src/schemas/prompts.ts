@@ -168,6 +168,34 @@ passage it cites. Decide whether the passage supports what the sentence says: su
 passage states it or plainly implies it; a sentence that adds facts the passage does not contain
 is not supported. Give a verdict for every claim, by its number, with a one-line reason.`;
 
+/** The verifier's task: numbered claims, each a sentence and the passage it cites. */
+export function verifierUserPrompt(options: {
+  topic: string;
+  claims: { sentence: string; key: string; passage: string }[];
+}): string {
+  const claims = options.claims
+    .map(
+      (claim, index) => `<Claim number="${index + 1}">
+<Sentence>
+${claim.sentence}
+</Sentence>
+<Cited passage key="${claim.key}">
+${claim.passage}
+</Cited passage>
+</Claim>`,
+    )
+    .join("\n\n");
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+${claims}
+
+<Task>
+For each claim, say whether its cited passage supports its sentence.
+</Task>`;
+}
+
 /** System prompt of the section reviewer (sectionReview). */
 export const REVIEWER_SYSTEM_PROMPT = `You review one section of a report. Grade it against the report's topic and the section's
 description: does it cover what the description asks, accurately, clearly, without straying into

@@ -59,6 +59,43 @@ export const SourceSchema = z.object({
     .describe("The source's citation key, as the writer cites it inline in square brackets."),
   title: z.string().describe("What the source is called: a file path or an article title."),
   location: z.string().describe("Where in the source: a line range, or the article's URL."),
+  tool: z.string().optional().describe("The tool that returned it."),
+  arguments: z
+    .string()
+    .optional()
+    .describe("The tool call's arguments, as JSON (for results that are not passages)."),
+  excerpt: z.string().optional().describe("The start of what the tool returned."),
+});
+
+/** The verifier's verdict on one cited sentence (verifyCitations: llm). */
+export const CitationCheckResultSchema = z.object({
+  sentence: z.string().describe("The sentence, as the section has it."),
+  key: z.string().describe("The key of the source it cites."),
+  supported: z.boolean().describe("Whether the cited passage supports the sentence."),
+  reason: z.string().describe("The verifier's one-line reason."),
+});
+
+/** What checking a section's citations found. */
+export const SectionCitationsSchema = z.object({
+  cited: z.number().int().describe("Cited sentences (one per sentence and source it cites)."),
+  supported: z
+    .number()
+    .int()
+    .optional()
+    .describe("Of those, the ones the verifier found supported (verifyCitations: llm)."),
+  checked: z
+    .number()
+    .int()
+    .optional()
+    .describe("Of those, the ones the verifier gave a verdict for (verifyCitations: llm)."),
+  checks: z
+    .array(CitationCheckResultSchema)
+    .optional()
+    .describe("The verifier's verdicts, in reading order (verifyCitations: llm)."),
+  fabricated: z
+    .array(z.string())
+    .optional()
+    .describe("Citations that named nothing a tool returned to the writer, removed from the text."),
 });
 
 /** What a worker contributes to the shared `completedSections` key. */
@@ -71,6 +108,17 @@ export const CompletedSectionSchema = z.object({
     .array(SourceSchema)
     .optional()
     .describe("Sources the worker's tools returned that the section cites."),
+  consulted: z
+    .array(SourceSchema)
+    .optional()
+    .describe("Sources the worker's tools returned that the section does not cite."),
+  citations: SectionCitationsSchema.optional().describe(
+    "What checking the section's citations found (workers with tools).",
+  ),
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe("What went wrong in the section's writing that the text does not show."),
   steps: z
     .number()
     .optional()
@@ -94,3 +142,5 @@ export type InputSection = z.infer<typeof InputSectionSchema>;
 export type CompletedSection = z.infer<typeof CompletedSectionSchema>;
 export type FailedSection = z.infer<typeof FailedSectionSchema>;
 export type Source = z.infer<typeof SourceSchema>;
+export type CitationCheckResult = z.infer<typeof CitationCheckResultSchema>;
+export type SectionCitations = z.infer<typeof SectionCitationsSchema>;

@@ -10,12 +10,33 @@ export interface ToolResult extends Source {
  * `{ results: [{ key, title, location, text }] }` as JSON; other tools' output yields none.
  */
 export function sourcesIn(output: string): Source[] {
+  return passagesIn(output).map(({ key, title, location }) => ({ key, title, location }));
+}
+
+/** True when a tool's output is a `{ results: [...] }` list of passages, even an empty one. */
+export function isPassageList(output: string): boolean {
+  try {
+    return Array.isArray((JSON.parse(output) as { results?: unknown } | null)?.results);
+  } catch {
+    return false;
+  }
+}
+
+/** The passages of a tool's output in the `{ results: [...] }` shape, with their text. */
+export function passagesIn(output: string): ToolResult[] {
   try {
     const parsed = JSON.parse(output) as { results?: unknown };
     if (!Array.isArray(parsed.results)) return [];
     return parsed.results.flatMap((result: Partial<ToolResult>) =>
       typeof result.key === "string" && typeof result.title === "string"
-        ? [{ key: result.key, title: result.title, location: String(result.location ?? "") }]
+        ? [
+            {
+              key: result.key,
+              title: result.title,
+              location: String(result.location ?? ""),
+              text: typeof result.text === "string" ? result.text : "",
+            },
+          ]
         : [],
     );
   } catch {

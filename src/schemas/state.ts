@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { registry, type ReducedZodChannel, type UpdateType } from "@langchain/langgraph/zod";
+import { CitationSummarySchema } from "./citations.js";
 import { PlanStateSchema } from "./plan.js";
 import {
   CompletedSectionSchema,
@@ -26,6 +27,9 @@ const plan = PlanStateSchema.optional().describe(
   "The plan: its sections in reading order, and where it stands (status, round, revisions).",
 );
 const report = z.string().default("").describe("The assembled Markdown report.");
+const citations = CitationSummarySchema.optional().describe(
+  "The run's citations in all: cited, checked and supported (the accuracy), removed, consulted (set by the synthesizer).",
+);
 const usage = UsageLedgerSchema.optional().describe(
   "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
 );
@@ -69,7 +73,7 @@ const warnings = appendedList(
   "Things the run did differently from what was asked (for example a plan cut to maxSections).",
 );
 
-/** The graph's full state: nine keys, all data. */
+/** The graph's full state: ten keys, all data. */
 export const ReportState = z.object({
   topic,
   sections,
@@ -80,6 +84,7 @@ export const ReportState = z.object({
   warnings,
   report,
   usage,
+  citations,
 });
 
 /** What a caller passes in: a topic, and optionally a ready-made plan. */
@@ -93,6 +98,7 @@ export const ReportOutput = z.object({
   failedSections,
   warnings,
   usage,
+  citations,
 });
 
 /** What each worker receives through its `Send`: the topic and its own section, nothing more. */

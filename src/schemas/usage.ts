@@ -16,8 +16,16 @@ export const UsageLedgerSchema = z.object({
   planner: UsageSchema.describe("Tokens of the planner's calls (all attempts and revisions)."),
   sections: z
     .record(z.string(), UsageSchema)
-    .describe("Tokens of each written section's calls, by section id."),
+    .describe(
+      "Tokens of each section's calls (its writer's, and its verifier's and reviewer's), by section id.",
+    ),
   aggregator: UsageSchema.optional().describe("Tokens of the aggregator's call (synthesis: llm)."),
+  verifier: UsageSchema.optional().describe(
+    "Tokens of the citation verifier's calls (verifyCitations: llm); also in their sections'.",
+  ),
+  reviewer: UsageSchema.optional().describe(
+    "Tokens of the section reviewer's calls (sectionReview); also in their sections'.",
+  ),
   total: UsageSchema.describe("Tokens of every model call of the run."),
   estimatedCostUsd: z
     .number()
@@ -117,17 +125,21 @@ export function costOf(
 
 /**
  * The run's token usage, derived from its recorded model calls: the planner's, each section's (its
- * writer's calls, failed attempts included), the aggregator's, the total, and the cost priced
+ * writer's, verifier's and reviewer's calls, failed attempts included), the aggregator's, the
+ * verifier's and reviewer's in all, the total, and the cost priced
  * from `prices` (null, with the models named, when one has no price).
  */
 export function usageLedger(calls: ModelCall[], prices: Record<string, ModelPrice>): UsageLedger {
   const sections: Record<string, Usage> = {};
   for (const call of calls) {
-    if (call.role === "writer" && call.sectionId !== undefined) {
+    if (call.sectionId !== undefined) {
       sections[call.sectionId] = addUsage(sections[call.sectionId], call);
     }
   }
-  const aggregatorCalls = calls.filter((call) => call.role === "aggregator");
+  const ofRole = (role: ModelCall["role"]) => calls.filter((call) => call.role === role);
+  const aggregatorCalls = ofRole("aggregator");
+  const verifierCalls = ofRole("verifier");
+  const reviewerCalls = ofRole("reviewer");
   let cost: number | null = 0;
   const unpriced = new Set<string>();
   for (const call of calls) {
@@ -143,6 +155,8 @@ export function usageLedger(calls: ModelCall[], prices: Record<string, ModelPric
     planner: addUsage(...calls.filter((call) => call.role === "planner")),
     sections,
     ...(aggregatorCalls.length ? { aggregator: addUsage(...aggregatorCalls) } : {}),
+    ...(verifierCalls.length ? { verifier: addUsage(...verifierCalls) } : {}),
+    ...(reviewerCalls.length ? { reviewer: addUsage(...reviewerCalls) } : {}),
     total: addUsage(...calls),
     estimatedCostUsd: cost,
     unpricedModels: [...unpriced],

@@ -4,6 +4,8 @@ import { DEFAULT_PRICES } from "../../src/schemas/usage.js";
 import {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
+  REVIEWER_SYSTEM_PROMPT,
+  VERIFIER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
 } from "../../src/schemas/prompts.js";
 
@@ -15,6 +17,8 @@ describe("README", () => {
       [PLANNER_SYSTEM_PROMPT, "PLANNER_SYSTEM_PROMPT"],
       [WRITER_SYSTEM_PROMPT, "WRITER_SYSTEM_PROMPT"],
       [AGGREGATOR_SYSTEM_PROMPT, "AGGREGATOR_SYSTEM_PROMPT"],
+      [VERIFIER_SYSTEM_PROMPT, "VERIFIER_SYSTEM_PROMPT"],
+      [REVIEWER_SYSTEM_PROMPT, "REVIEWER_SYSTEM_PROMPT"],
     ]);
     const shownAs = (value: unknown) =>
       prompts.get(value) ??
@@ -22,7 +26,9 @@ describe("README", () => {
         ? "DEFAULT_ROLES"
         : JSON.stringify(value) === JSON.stringify(DEFAULT_PRICES)
           ? "DEFAULT_PRICES"
-          : String(value));
+          : typeof value === "object"
+            ? JSON.stringify(value)
+            : String(value));
     for (const [field, value] of Object.entries(defaults)) {
       const row = new RegExp(`^\\| \`${field}\` +\\| ([^|]+)\\|`, "m").exec(readme);
       expect([field, row ? "listed" : "missing"]).toEqual([field, "listed"]);

@@ -32,9 +32,17 @@ describe("schemas shown in Studio", () => {
     const schema = toJsonSchema(ConfigurationSchema) as {
       properties: Record<string, { default?: unknown }>;
     };
-    // maxTotalTokens is the one field whose absence means something: no budget.
+    // Fields whose absence means something: no budget, the server's output limit, no MCP
+    // servers, and the verifier's and reviewer's model following the writers'.
+    const absenceMeans = [
+      "maxTotalTokens",
+      "maxOutputTokens",
+      "mcpServers",
+      "verifierModel",
+      "reviewerModel",
+    ];
     for (const [key, property] of Object.entries(schema.properties)) {
-      if (key === "maxTotalTokens" || key === "maxOutputTokens") continue;
+      if (absenceMeans.includes(key)) continue;
       expect([key, property.default]).not.toEqual([key, undefined]);
     }
   });
