@@ -33,6 +33,8 @@ export interface CliOptions {
   plannerModel?: string;
   writerModel?: string;
   aggregatorModel?: string;
+  verifierModel?: string;
+  verifyCitations?: "off" | "keys" | "llm";
   structuredOutput?: "auto" | "jsonSchema" | "toolCalling" | "jsonMode" | "prompt";
   maxOutputTokens?: number;
   requestTimeout?: number;
@@ -102,6 +104,16 @@ export function parseArguments(
     .option("--planner-model <name>", "chat model for the planner only")
     .option("--writer-model <name>", "chat model for the writers only")
     .option("--aggregator-model <name>", "chat model for the aggregator only (--synthesis llm)")
+    .addOption(
+      new Option(
+        "--verify-citations <mode>",
+        "off: citations as written; keys (default): citations of sources no tool returned are removed, with a warning; llm: also a verifier model checks each cited sentence against its source",
+      ).choices(["off", "keys", "llm"]),
+    )
+    .option(
+      "--verifier-model <name>",
+      "chat model of the citation verifier (--verify-citations llm; default: the writers')",
+    )
     .addOption(
       new Option(
         "--structured-output <method>",
@@ -288,6 +300,7 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (options.maxPlanningRounds !== undefined)
     configuration.maxPlanningRounds = options.maxPlanningRounds;
   if (options.structuredOutput) configuration.structuredOutput = options.structuredOutput;
+  if (options.verifyCitations) configuration.verifyCitations = options.verifyCitations;
   if (options.maxOutputTokens !== undefined)
     configuration.maxOutputTokens = options.maxOutputTokens;
   if (options.requestTimeout !== undefined)
@@ -298,6 +311,8 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (planner) configuration.plannerModel = planner;
   if (writer) configuration.writerModel = writer;
   if (aggregator) configuration.aggregatorModel = aggregator;
+  const verifier = options.verifierModel ?? options.model;
+  if (verifier) configuration.verifierModel = verifier;
   return configuration;
 }
 
