@@ -10,14 +10,13 @@ import type { StructuredOutputStrategy } from "../schemas/configuration.js";
 import { verifierUserPrompt } from "../schemas/prompts.js";
 import type { CitationCheckResult } from "../schemas/section.js";
 import type { ModelCall } from "../schemas/usage.js";
-import { askStructured } from "./structured-output.js";
+import { askStructuredValue } from "./structured-output.js";
 
 /**
  * Has the verifier model check cited sentences against their passages, in one structured call
- * (schema `verification`; asked once more when the answer came back unreadable because of how it
- * was asked). Returns a result per claim checked, in claim order; a claim the verifier gave no
- * verdict for is left out (unchecked, not counted). Its calls are appended to `calls`, paid even
- * when the answer is unusable, which throws.
+ * (schema `verification`). Returns a result per claim checked, in claim order; a claim the
+ * verifier gave no verdict for is left out (unchecked, not counted). Its calls are appended to
+ * `calls`, paid even when the answer is unusable, which throws.
  */
 export async function verifyClaims(options: {
   model: BaseChatModel;
@@ -34,32 +33,22 @@ export async function verifyClaims(options: {
     passage: claim.passage.slice(0, MAX_VERIFIED_PASSAGE_CHARACTERS),
   }));
   if (claims.length === 0) return [];
-  const ask = () =>
-    askStructured({
-      model: options.model,
-      schema: VerificationSchema,
-      name: "verification",
-      messages: [
-        new SystemMessage(options.systemPrompt),
-        new HumanMessage(verifierUserPrompt({ topic: options.topic, claims })),
-      ],
-      callOptions: options.callOptions,
-      strategy: options.strategy,
-    });
-  const first = await ask();
-  const answer = first.askAgain ? await ask() : first;
-  for (const call of answer === first ? [first] : [first, answer]) {
-    options.calls.push({
-      role: "verifier",
-      model: call.model,
-      sectionId: options.sectionId,
-      ...call.usage,
-    });
-  }
-  if (answer.problem !== undefined) {
-    throw new Error(`the verifier's answer is not a valid verification (${answer.problem})`);
-  }
-  const verdicts = new Map(answer.value.verdicts.map((verdict) => [verdict.claim, verdict]));
+  const verification = await askStructuredValue({
+    model: options.model,
+    schema: VerificationSchema,
+    name: "verification",
+    messages: [
+      new SystemMessage(options.systemPrompt),
+      new HumanMessage(verifierUserPrompt({ topic: options.topic, claims })),
+    ],
+    callOptions: options.callOptions,
+    strategy: options.strategy,
+    calls: options.calls,
+    record: { role: "verifier", sectionId: options.sectionId },
+    what: "a valid verification",
+    errorName: "VerificationError",
+  });
+  const verdicts = new Map(verification.verdicts.map((verdict) => [verdict.claim, verdict]));
   return claims.flatMap((claim, index) => {
     const verdict = verdicts.get(index + 1);
     return verdict

@@ -3,7 +3,8 @@ import { HumanMessage, type AIMessage, type BaseMessage } from "@langchain/core/
 import type { ZodType } from "zod";
 import type { StructuredOutputStrategy } from "../schemas/configuration.js";
 import { structuredOutputSchema } from "../schemas/json-schema.js";
-import { addUsage, usageOf, type Usage } from "../schemas/usage.js";
+import { OrchestratorWorkersError } from "../errors.js";
+import { addUsage, usageOf, type ModelCall, type Usage } from "../schemas/usage.js";
 import { findJson, reasoningOf, toSchemaShape } from "./answer-text.js";
 import { chatModelName } from "./chat-models.js";
 import { isUnusableAnswerError, rejectsFeature } from "./retry-policy.js";
@@ -98,6 +99,36 @@ export async function askStructured<T>(options: {
     }
     return { ...answer, usage, model: chatModelName(model) };
   }
+}
+
+/**
+ * A structured answer that must be usable (the aggregator's, the verifier's, the reviewer's): asked
+ * once, and once more when the first answer was unusable because of how it was asked (`askAgain`).
+ * Every call is appended to `calls` as `record` describes it, paid even when unusable; an answer
+ * that stays unusable throws an `OrchestratorWorkersError` named `errorName`, saying why.
+ */
+export async function askStructuredValue<T>(
+  options: Parameters<typeof askStructured<T>>[0] & {
+    calls: ModelCall[];
+    record: Pick<ModelCall, "role" | "sectionId">;
+    /** What the answer is, for the error ("a valid synthesis"). */
+    what: string;
+    errorName: string;
+  },
+): Promise<T> {
+  const { calls, record, what, errorName, ...question } = options;
+  const first = await askStructured(question);
+  const answer = first.askAgain ? await askStructured(question) : first;
+  for (const call of answer === first ? [first] : [first, answer]) {
+    calls.push({ ...record, model: call.model, ...call.usage });
+  }
+  if (answer.problem !== undefined) {
+    throw new OrchestratorWorkersError(
+      errorName,
+      `The ${record.role}'s answer is not ${what} (${answer.problem}).`,
+    );
+  }
+  return answer.value;
 }
 
 /** One model call's result, before interpretation. */

@@ -2,10 +2,10 @@ import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgr
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { z } from "zod";
-import { OrchestratorWorkersError, shortMessage } from "../errors.js";
+import { shortMessage } from "../errors.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
-import { askStructured } from "../models/structured-output.js";
+import { askStructuredValue } from "../models/structured-output.js";
 import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
 import { aggregatorUserPrompt } from "../schemas/prompts.js";
 import { citationSummary } from "../schemas/citations.js";
@@ -129,41 +129,28 @@ async function frame(
     : written;
   const schema: z.ZodType<Framing> =
     configuration.synthesisOutput === "answer" ? AnswerSchema : FramingSchema;
-  const ask = () =>
-    askStructured({
-      model: models({ role: "aggregator", configuration }),
-      schema,
-      name: "synthesis",
-      messages: [
-        new SystemMessage(configuration.aggregatorPrompt),
-        new HumanMessage(
-          aggregatorUserPrompt({
-            topic: state.topic,
-            sections,
-            summarized,
-            output: configuration.synthesisOutput,
-          }),
-        ),
-      ],
-      callOptions: { tags: ["aggregator"] },
-      strategy: configuration.structuredOutput,
-    });
-  const first = await ask();
-  const answer = first.askAgain ? await ask() : first;
-  calls.push(
-    ...[first, ...(answer === first ? [] : [answer])].map((call) => ({
-      role: "aggregator" as const,
-      model: call.model,
-      ...call.usage,
-    })),
-  );
-  if (answer.problem !== undefined) {
-    throw new OrchestratorWorkersError(
-      "SynthesisError",
-      `The aggregator's answer is not a valid synthesis (${answer.problem}).`,
-    );
-  }
-  return answer.value;
+  return askStructuredValue({
+    model: models({ role: "aggregator", configuration }),
+    schema,
+    name: "synthesis",
+    messages: [
+      new SystemMessage(configuration.aggregatorPrompt),
+      new HumanMessage(
+        aggregatorUserPrompt({
+          topic: state.topic,
+          sections,
+          summarized,
+          output: configuration.synthesisOutput,
+        }),
+      ),
+    ],
+    callOptions: { tags: ["aggregator"] },
+    strategy: configuration.structuredOutput,
+    calls,
+    record: { role: "aggregator" },
+    what: "a valid synthesis",
+    errorName: "SynthesisError",
+  });
 }
 
 /** The opening of a section, cut at a sentence end near `characters`. */
