@@ -2,8 +2,8 @@ import type { PendingWrite } from "@langchain/langgraph-checkpoint";
 import type { ProgressEvent } from "../schemas/events.js";
 
 /**
- * The CLI's progress lines on stderr: the plan when it is announced, and a counted line per
- * section once its result is stored (so "done" means it survives a crash). Silent with `quiet`.
+ * The CLI's progress lines on stderr: the plan when it is announced, each section review's verdict,
+ * and a counted line per section once its result is stored (so "done" means it survives a crash). Silent with `quiet`.
  */
 export class ProgressDisplay {
   private total = 0;
@@ -38,9 +38,17 @@ export class ProgressDisplay {
     }
   }
 
-  /** A custom stream event: a plan announcement prints the plan. */
+  /** A custom stream event: a plan announcement prints the plan, a section review its verdict. */
   onEvent(event: ProgressEvent, writtenBefore: number): void {
-    if (this.quiet || event.type !== "plan_ready") return;
+    if (this.quiet) return;
+    if (event.type === "section_reviewed") {
+      const version = event.revision === 0 ? "first draft" : `revision ${event.revision}`;
+      const verdict = event.pass ? "passed" : "sent back";
+      const why = event.feedback ? `: ${event.feedback.split("\n")[0]!.slice(0, 160)}` : "";
+      this.say(`review: ${event.name} (${version}) ${verdict}${why}\n`);
+      return;
+    }
+    if (event.type !== "plan_ready") return;
     this.total = event.sections.length;
     const kept = event.source === "checkpoint";
     // A re-run keeps the sections already written; progress counts on from them.

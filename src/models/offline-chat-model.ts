@@ -21,8 +21,9 @@ const OUTLINE = [
 /**
  * A deterministic chat model that needs no network and no key. It plans a five-part outline,
  * writes clearly labelled placeholder sections, fills any structured-output schema with plausible
- * values (validated like any other model's output), and streams its text word by word. Same input,
- * same output.
+ * values (validated like any other model's output), and streams its text word by word. As the
+ * section reviewer it fails every first draft once and passes the revision. Same input, same
+ * output.
  */
 export class OfflineChatModel extends LocalChatModel {
   readonly model = OFFLINE_MODEL_NAME;
@@ -39,6 +40,19 @@ export class OfflineChatModel extends LocalChatModel {
     const blocks = promptBlocks(lastUserText(request));
     const topic = blocks.get("Report topic") ?? firstLine(lastUserText(request));
     const tool = request.tools.find((candidate) => candidate.name === request.toolChoice);
+    // The reviewer fails every first draft once, so a run shows the review loop end to end.
+    if (tool?.name === "review") {
+      const first = (blocks.get("Revision") ?? "0").trim() === "0";
+      const args = first
+        ? {
+            pass: false,
+            feedback:
+              "Offline placeholder review: give a concrete example (no model read this section; every first draft is sent back once).",
+            followUpQueries: [],
+          }
+        : { pass: true, feedback: "", followUpQueries: [] };
+      return { toolCalls: [{ name: tool.name, args }] };
+    }
     if (tool) {
       const args = fill(tool.parameters, { topic, index: 0, key: "" });
       return { toolCalls: [{ name: tool.name, args: args as Record<string, unknown> }] };

@@ -15,6 +15,7 @@ import { SectionError, shortMessage } from "../errors.js";
 import { findJson, withoutReasoning } from "../models/answer-text.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
 import { verifyClaims } from "../models/citation-verifier.js";
+import { reviewSection } from "../models/section-reviewer.js";
 import { rejectsFeature } from "../models/retry-policy.js";
 import { checkCitations, citedClaims, type RetrievedSource } from "../schemas/citations.js";
 import {
@@ -22,15 +23,22 @@ import {
   resolveConfiguration,
   type Configuration,
 } from "../schemas/configuration.js";
-import { emitProgress } from "../schemas/events.js";
+import { emitProgress, type ProgressEvent } from "../schemas/events.js";
 import {
   FINAL_STEP_PROMPT,
   RETRIEVED_SOURCES_PROMPT,
   TOOL_USE_PROMPT,
+  revisionUserPrompt,
   rolePrompt,
   writerUserPrompt,
 } from "../schemas/prompts.js";
-import type { CompletedSection, SectionCitations, Source } from "../schemas/section.js";
+import type {
+  CompletedSection,
+  SectionCitations,
+  SectionReview,
+  SectionReviewAnswer,
+  Source,
+} from "../schemas/section.js";
 import { isPassageList, passagesIn } from "../schemas/sources.js";
 import type { ReportUpdate, WorkerInputType } from "../schemas/state.js";
 import { usageOf, type ModelCall } from "../schemas/usage.js";
@@ -64,12 +72,14 @@ type CallLog = ModelCall[];
  *    (`maxWorkerSteps` model calls, the last one without tools) that records every source a tool
  *    returned, passages and other results alike;
  * 4. drops a leading heading that repeats the section's name (the synthesizer adds it);
- * 5. checks the citations (`verifyCitations`): other forms become `[key]`, a key no tool returned
+ * 5. with `sectionReview`, has the reviewer grade the text (a child run named `review`) and
+ *    revises a failing section with the feedback, at most `maxRevisions` times;
+ * 6. checks the citations (`verifyCitations`): other forms become `[key]`, a key no tool returned
  *    is removed and warned about; with `llm`, the verifier model checks each cited sentence
  *    against its passage;
- * 6. appends `{ id, name, content, model, sources, consulted, citations, ... }` to
+ * 7. appends `{ id, name, content, model, sources, consulted, citations, review, ... }` to
  *    `completedSections` and its calls to `modelCalls`;
- * 7. when writing fails after the model client's own retries, records `{ id, name, error }` in
+ * 8. when writing fails after the model client's own retries, records `{ id, name, error }` in
  *    `failedSections` (and the calls it paid for) and lets the other sections finish, unless
  *    `failFast` is configured. Interrupts, cancellation and fail-fast runs still propagate.
  */
@@ -102,7 +112,13 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
     );
     try {
       const completed = await RunnableLambda.from((sectionInput: WorkerInputType) =>
-        writeSection(dependencies, configuration, sectionInput, { calls, warnings, tools }),
+        writeSection(dependencies, configuration, sectionInput, {
+          calls,
+          warnings,
+          sectionWarnings: [],
+          tools,
+          emit: (event) => emitProgress(config, event),
+        }),
       )
         .withConfig({ runName: section.name, metadata, tags: [`section:${section.id}`] })
         .invoke(input, config);
@@ -177,7 +193,7 @@ async function writeSection(
   dependencies: WorkerDependencies,
   configuration: Configuration,
   { topic, section, dependencies: builtOn }: WorkerInputType,
-  log: { calls: CallLog; warnings: string[]; tools: StructuredToolInterface[] },
+  log: SectionLog,
 ): Promise<CompletedSection> {
   const writer = dependencies.models({ role: "writer", configuration });
   const model = chatModelName(writer);
@@ -204,10 +220,8 @@ async function writeSection(
     ...(role ? [rolePrompt(role)] : []),
     ...(tools.length ? [TOOL_USE_PROMPT] : []),
   ].join("\n\n");
-  const messages: BaseMessage[] = [
-    new SystemMessage(systemPrompt),
-    new HumanMessage(writerUserPrompt({ topic, section, dependencies: builtOn })),
-  ];
+  const writerTask = writerUserPrompt({ topic, section, dependencies: builtOn });
+  const messages: BaseMessage[] = [new SystemMessage(systemPrompt), new HumanMessage(writerTask)];
   let written: WrittenText;
   if (tools.length && !toollessWriters.has(writer)) {
     try {
@@ -252,10 +266,68 @@ async function writeSection(
     const response = await invoke(writer, messages);
     written = { text: response.text, steps: 1, hitStepLimit: false, last: response };
   }
+  let content = bodyOf(written, section, tools, log.warnings);
+  let review: SectionReview | undefined;
+  if (configuration.sectionReview.enabled) {
+    ({ content, review } = await reviewAndRevise({
+      dependencies,
+      configuration,
+      topic,
+      section,
+      content,
+      task: writerTask,
+      systemPrompt,
+      tools,
+      retrieval,
+      call: invoke,
+      writer,
+      log,
+    }));
+  }
+  const {
+    citations,
+    content: checked,
+    ...sources
+  } = await checkSectionCitations({
+    dependencies,
+    configuration,
+    topic,
+    section,
+    content,
+    retrieval,
+    hadTools: tools.length > 0,
+    callOptions,
+    log,
+  });
+  log.warnings.push(...log.sectionWarnings);
+  return {
+    id: section.id,
+    name: section.name,
+    content: checked,
+    model,
+    ...(tools.length
+      ? { ...sources, steps: written.steps, hitStepLimit: written.hitStepLimit }
+      : {}),
+    ...(citations ? { citations } : {}),
+    ...(log.sectionWarnings.length ? { warnings: log.sectionWarnings } : {}),
+    ...(review ? { review } : {}),
+  };
+}
+
+/**
+ * The section's text from a writer's answer: reasoning and a repeated heading removed, cut when
+ * it ran away (with a warning). An empty answer, or a tool call written as text, is an error.
+ */
+function bodyOf(
+  written: { text: string; last?: AIMessage },
+  section: { id: string; name: string },
+  tools: StructuredToolInterface[],
+  warnings: string[],
+): string {
   let content = sectionBody(withoutReasoning(written.text), section.name);
   if (!content) throw noTextError(section, written.last);
   if (content.length > MAX_SECTION_CHARACTERS) {
-    log.warnings.push(
+    warnings.push(
       `Section ${section.id} ("${section.name}") came back with ${content.length.toLocaleString("en-US")} characters; it was cut to ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} (set maxOutputTokens to bound what is asked for).`,
     );
     content = `${content.slice(0, MAX_SECTION_CHARACTERS)}\n\n_[cut: the model's answer was longer than ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} characters]_`;
@@ -267,62 +339,178 @@ async function writeSection(
       message: `The writer model answered section "${section.name}" with a tool call written as text instead of the section: use a model that supports tool calls, or run without tools.`,
     });
   }
-  const checked = checkCitations(content, retrieval.items, configuration.verifyCitations);
-  const sectionWarnings = checked.fabricated.map(
-    (citation) =>
-      `Section ${section.id} ("${section.name}") cited ${citation.startsWith("[") ? citation : `[${citation}]`}, which no tool returned to its writer: the citation was removed.`,
-  );
-  let citations: SectionCitations | undefined;
-  if (tools.length || checked.fabricated.length) {
-    const claims = citedClaims(checked.content, new Set(checked.cited.map((source) => source.key)));
-    citations = {
-      cited: claims.length,
-      ...(checked.fabricated.length ? { fabricated: checked.fabricated } : {}),
-    };
-    if (configuration.verifyCitations === "llm" && claims.length > 0) {
-      try {
-        const checks = await verifyClaims({
-          model: dependencies.models({ role: "verifier", configuration }),
-          topic,
-          claims: claims.map((claim) => ({ ...claim, passage: retrieval.textOf(claim.key) })),
-          systemPrompt: configuration.verifierPrompt,
+  return content;
+}
+
+/** What a section's work records as it goes: its model calls, and the warnings for run and section. */
+interface SectionLog {
+  calls: CallLog;
+  /** The run's warnings (every section warning is one of them too). */
+  warnings: string[];
+  /** Warnings about this section, kept on its record. */
+  sectionWarnings: string[];
+  tools: StructuredToolInterface[];
+  emit: (event: ProgressEvent) => void;
+}
+
+/**
+ * Section review: the reviewer grades the text (in a child run named `review`); a failing section
+ * is rewritten by its writer from the draft and the feedback, after looking up the reviewer's
+ * follow-up queries with the section's tools, at most `maxRevisions` times. The last version is
+ * kept either way, with the last feedback when it did not pass. A reviewer that fails leaves the
+ * current version, with a warning.
+ */
+async function reviewAndRevise(options: {
+  dependencies: WorkerDependencies;
+  configuration: Configuration;
+  topic: string;
+  section: WorkerInputType["section"];
+  content: string;
+  task: string;
+  systemPrompt: string;
+  tools: StructuredToolInterface[];
+  retrieval: RetrievalLog;
+  call: LoopCall;
+  writer: BaseChatModel;
+  log: SectionLog;
+}): Promise<{ content: string; review: SectionReview }> {
+  const { configuration, section, log, retrieval } = options;
+  const { maxRevisions } = configuration.sectionReview;
+  const reviewer = options.dependencies.models({ role: "reviewer", configuration });
+  const metadata = { section_id: section.id, section_name: section.name };
+  let content = options.content;
+  for (let revision = 0; ; revision += 1) {
+    let verdict: SectionReviewAnswer;
+    try {
+      verdict = await RunnableLambda.from(() =>
+        reviewSection({
+          model: reviewer,
+          topic: options.topic,
+          section,
+          content,
+          revision,
+          systemPrompt: configuration.reviewerPrompt,
           strategy: configuration.structuredOutput,
-          sectionId: section.id,
-          callOptions: { ...callOptions, tags: ["verifier", `section:${section.id}`] },
+          callOptions: { metadata, tags: ["reviewer", `section:${section.id}`] },
           calls: log.calls,
-        });
-        citations = {
-          ...citations,
-          checked: checks.length,
-          supported: checks.filter((check) => check.supported).length,
-          checks,
-        };
-      } catch (error) {
-        if (isGraphBubbleUp(error)) throw error;
-        sectionWarnings.push(
-          `The citations of section ${section.id} ("${section.name}") were not verified: ${redact(shortMessage(error, { withName: false, maxLength: 300 }))}.`,
-        );
+        }),
+      )
+        .withConfig({ runName: "review", metadata: { ...metadata, revision } })
+        .invoke(undefined);
+    } catch (error) {
+      if (isGraphBubbleUp(error)) throw error;
+      const message = (options.dependencies.redact ?? String)(
+        shortMessage(error, { withName: false, maxLength: 300 }),
+      );
+      log.sectionWarnings.push(
+        `The review of section ${section.id} ("${section.name}") failed (${message}); the section is kept as written.`,
+      );
+      return { content, review: { passed: false, revisions: revision, error: message } };
+    }
+    log.emit({
+      type: "section_reviewed",
+      id: section.id,
+      name: section.name,
+      pass: verdict.pass,
+      revision,
+      ...(verdict.pass || !verdict.feedback ? {} : { feedback: verdict.feedback }),
+    });
+    if (verdict.pass) return { content, review: { passed: true, revisions: revision } };
+    if (revision >= maxRevisions) {
+      return {
+        content,
+        review: { passed: false, revisions: revision, feedback: verdict.feedback },
+      };
+    }
+    for (const query of verdict.followUpQueries) {
+      for (const candidate of options.tools) {
+        const args = queryArguments(candidate, query);
+        if (args)
+          retrieval.record(candidate.name, args, await runTool(candidate, candidate.name, args));
       }
     }
+    const response = await options.call(options.writer, [
+      new SystemMessage(options.systemPrompt),
+      new HumanMessage(
+        revisionUserPrompt({
+          task: options.task,
+          draft: content,
+          feedback: verdict.feedback || "The reviewer failed the section without saying why.",
+          sources: retrieval.passagesForPrompt(),
+        }),
+      ),
+    ]);
+    content = bodyOf({ text: response.text, last: response }, section, options.tools, log.warnings);
   }
-  log.warnings.push(...sectionWarnings);
-  return {
-    id: section.id,
-    name: section.name,
-    content: checked.content,
-    model,
-    ...(tools.length
-      ? {
-          sources: checked.cited,
-          consulted: checked.consulted,
-          steps: written.steps,
-          hitStepLimit: written.hitStepLimit,
-        }
-      : {}),
-    ...(citations ? { citations } : {}),
-    ...(sectionWarnings.length ? { warnings: sectionWarnings } : {}),
-  };
 }
+
+/**
+ * Checks a section's citations (`verifyCitations`): other forms become `[key]`, a key no tool
+ * returned is removed with a warning; with `llm`, the verifier checks each cited sentence
+ * against its passage. Returns the text, the cited and consulted sources, and what was found.
+ */
+async function checkSectionCitations(options: {
+  dependencies: WorkerDependencies;
+  configuration: Configuration;
+  topic: string;
+  section: { id: string; name: string };
+  content: string;
+  retrieval: RetrievalLog;
+  hadTools: boolean;
+  callOptions: { tags?: string[]; metadata?: Record<string, unknown> };
+  log: SectionLog;
+}): Promise<{
+  content: string;
+  sources: Source[];
+  consulted: Source[];
+  citations?: SectionCitations;
+}> {
+  const { configuration, section, retrieval, log } = options;
+  const redact = options.dependencies.redact ?? ((text: string) => text);
+  const checked = checkCitations(options.content, retrieval.items, configuration.verifyCitations);
+  log.sectionWarnings.push(
+    ...checked.fabricated.map(
+      (citation) =>
+        `Section ${section.id} ("${section.name}") cited ${citation.startsWith("[") ? citation : `[${citation}]`}, which no tool returned to its writer: the citation was removed.`,
+    ),
+  );
+  const result = { content: checked.content, sources: checked.cited, consulted: checked.consulted };
+  if (!options.hadTools && checked.fabricated.length === 0) return result;
+  const claims = citedClaims(checked.content, new Set(checked.cited.map((source) => source.key)));
+  let citations: SectionCitations = {
+    cited: claims.length,
+    ...(checked.fabricated.length ? { fabricated: checked.fabricated } : {}),
+  };
+  if (configuration.verifyCitations === "llm" && claims.length > 0) {
+    try {
+      const checks = await verifyClaims({
+        model: options.dependencies.models({ role: "verifier", configuration }),
+        topic: options.topic,
+        claims: claims.map((claim) => ({ ...claim, passage: retrieval.textOf(claim.key) })),
+        systemPrompt: configuration.verifierPrompt,
+        strategy: configuration.structuredOutput,
+        sectionId: section.id,
+        callOptions: { ...options.callOptions, tags: ["verifier", `section:${section.id}`] },
+        calls: log.calls,
+      });
+      citations = {
+        ...citations,
+        checked: checks.length,
+        supported: checks.filter((check) => check.supported).length,
+        checks,
+      };
+    } catch (error) {
+      if (isGraphBubbleUp(error)) throw error;
+      log.sectionWarnings.push(
+        `The citations of section ${section.id} ("${section.name}") were not verified: ${redact(shortMessage(error, { withName: false, maxLength: 300 }))}.`,
+      );
+    }
+  }
+  return { ...result, citations };
+}
+
+/** Most characters of what was found that a revising writer is shown again. */
+const MAX_REVISION_SOURCE_CHARACTERS = 12_000;
 
 /** Most characters of a tool result kept as its excerpt in the section's record. */
 const EXCERPT_CHARACTERS = 240;
@@ -367,6 +555,23 @@ class RetrievalLog {
       output,
     );
     return `Citation key of this result: [${key}]\n\n${output}`;
+  }
+
+  /** What was found so far, for a writer revising its section: each passage with its key, bounded. */
+  passagesForPrompt(): string {
+    let total = 0;
+    const blocks: string[] = [];
+    for (const { source, text } of this.items) {
+      const block = JSON.stringify({
+        key: source.key,
+        title: source.title,
+        text: text.slice(0, 1500),
+      });
+      total += block.length;
+      if (total > MAX_REVISION_SOURCE_CHARACTERS) break;
+      blocks.push(block);
+    }
+    return blocks.join("\n");
   }
 
   /** The text a source's tool returned, for the verifier. */

@@ -13,6 +13,15 @@ export type ProgressEvent =
   | { type: "wave_started"; sections: { id: string; name: string }[] }
   | { type: "section_started"; id: string; name: string; role?: string }
   | { type: "section_completed"; id: string; name: string; characters: number }
+  | {
+      type: "section_reviewed";
+      id: string;
+      name: string;
+      pass: boolean;
+      /** The version reviewed: 0 for the first draft, n after the n-th revision. */
+      revision: number;
+      feedback?: string;
+    }
   | { type: "section_failed"; id: string; name: string; error: string };
 
 /** Sends a progress event when the run streams custom events; does nothing otherwise. */

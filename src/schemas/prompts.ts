@@ -202,6 +202,69 @@ description: does it cover what the description asks, accurately, clearly, witho
 other sections' scope? Pass it when it does. Otherwise fail it with feedback the writer can act on,
 and, when more research would help, up to three follow-up search queries.`;
 
+/** The reviewer's task: one section's text, against its description and the topic. */
+export function reviewerUserPrompt(options: {
+  topic: string;
+  section: { name: string; description: string };
+  content: string;
+  revision: number;
+}): string {
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Section name>
+${options.section.name}
+</Section name>
+
+<Section description>
+${options.section.description}
+</Section description>
+
+<Revision>
+${options.revision}
+</Revision>
+
+<Section text>
+${options.content}
+</Section text>
+
+<Task>
+Grade this section against its description and the topic.
+</Task>`;
+}
+
+/** A writer's task when the reviewer failed its section: the draft, the feedback, what was found. */
+export function revisionUserPrompt(options: {
+  /** The writer's original task (`writerUserPrompt`). */
+  task: string;
+  draft: string;
+  feedback: string;
+  sources?: string;
+}): string {
+  const sources = options.sources
+    ? `
+
+<Sources>
+${options.sources}
+</Sources>`
+    : "";
+  return `${options.task}
+
+<Draft>
+${options.draft}
+</Draft>
+
+<Reviewer feedback>
+${options.feedback}
+</Reviewer feedback>${sources}
+
+<Task>
+Rewrite the section's body in Markdown so that it answers the feedback. Keep what was right;
+cite the sources you use with their keys in square brackets, exactly as given.
+</Task>`;
+}
+
 /** The last message of a tool-using worker that reached its step limit. */
 export const FINAL_STEP_PROMPT = `You have used all your tool calls. Write the section now from what you have, citing the passages
 you use with their keys in square brackets.`;

@@ -98,6 +98,28 @@ export const SectionCitationsSchema = z.object({
     .describe("Citations that named nothing a tool returned to the writer, removed from the text."),
 });
 
+/** The section reviewer's answer (sectionReview): a grade, feedback, and what to look up. */
+export const SectionReviewAnswerSchema = z.object({
+  pass: z.boolean().describe("True when the section does what its description asks, well."),
+  feedback: z
+    .string()
+    .describe("What the writer should change, concretely; empty when the section passes."),
+  followUpQueries: z
+    .array(z.string())
+    .describe("Up to three searches that would help the revision; empty when none would."),
+});
+
+/** How a section fared in review. */
+export const SectionReviewSchema = z.object({
+  passed: z.boolean().describe("Whether the reviewer passed the section's last version."),
+  revisions: z.number().int().describe("Times the section was revised after a failed review."),
+  feedback: z
+    .string()
+    .optional()
+    .describe("The reviewer's last feedback, when the kept version did not pass."),
+  error: z.string().optional().describe("Why the review could not be finished, when it failed."),
+});
+
 /** What a worker contributes to the shared `completedSections` key. */
 export const CompletedSectionSchema = z.object({
   id: z.string().describe("Id of the planned section this text was written for."),
@@ -119,6 +141,9 @@ export const CompletedSectionSchema = z.object({
     .array(z.string())
     .optional()
     .describe("What went wrong in the section's writing that the text does not show."),
+  review: SectionReviewSchema.optional().describe(
+    "How the section fared in review (sectionReview).",
+  ),
   steps: z
     .number()
     .optional()
@@ -144,3 +169,5 @@ export type FailedSection = z.infer<typeof FailedSectionSchema>;
 export type Source = z.infer<typeof SourceSchema>;
 export type CitationCheckResult = z.infer<typeof CitationCheckResultSchema>;
 export type SectionCitations = z.infer<typeof SectionCitationsSchema>;
+export type SectionReviewAnswer = z.infer<typeof SectionReviewAnswerSchema>;
+export type SectionReview = z.infer<typeof SectionReviewSchema>;

@@ -31,6 +31,13 @@ export interface ScriptedChatModelOptions {
   write?: (sectionName: string, prompt: string) => string;
   /** The aggregator's structured answer (synthesis: llm). */
   synthesisAnswer?: Record<string, unknown>;
+  /**
+   * The section reviewer's answer (sectionReview), from its call; defaults to a pass. Throw to
+   * make the review fail.
+   */
+  reviewAnswer?: (call: RecordedCall) => Record<string, unknown>;
+  /** The citation verifier's answer (verifyCitations: llm); defaults to no verdicts. */
+  verificationAnswer?: (call: RecordedCall) => Record<string, unknown>;
   /** Answer a writing call differently (tool calls, say); undefined falls back to `write`. */
   act?: (call: RecordedCall) => LocalChatReply | undefined;
   /** Sections whose writing fails with an error (after the client's retries, as far as the graph sees). */
@@ -64,6 +71,16 @@ export class ScriptedChatModel extends LocalChatModel {
     return this.calls.filter((call) => call.toolChoice === "synthesis");
   }
 
+  /** Calls that asked the section reviewer for a review. */
+  get reviewCalls(): RecordedCall[] {
+    return this.calls.filter((call) => call.toolChoice === "review");
+  }
+
+  /** Calls that asked the citation verifier for verdicts. */
+  get verificationCalls(): RecordedCall[] {
+    return this.calls.filter((call) => call.toolChoice === "verification");
+  }
+
   /** Calls that asked for section text. */
   get writeCalls(): RecordedCall[] {
     return this.calls.filter((call) => !call.toolChoice);
@@ -95,6 +112,18 @@ export class ScriptedChatModel extends LocalChatModel {
         transitions: [],
         conclusion: "Conclusion.",
       };
+      return { toolCalls: [{ name: request.toolChoice, args }] };
+    }
+    if (request.toolChoice === "review") {
+      const args = this.options.reviewAnswer?.(call) ?? {
+        pass: true,
+        feedback: "",
+        followUpQueries: [],
+      };
+      return { toolCalls: [{ name: request.toolChoice, args }] };
+    }
+    if (request.toolChoice === "verification") {
+      const args = this.options.verificationAnswer?.(call) ?? { verdicts: [] };
       return { toolCalls: [{ name: request.toolChoice, args }] };
     }
     if (request.toolChoice) {
