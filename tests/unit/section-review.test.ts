@@ -19,7 +19,7 @@ async function run(model: ScriptedChatModel, configurable: Record<string, unknow
     { configurable, streamMode: ["custom", "values"] },
   )) {
     if (mode === "custom") events.push(chunk as ProgressEvent);
-    else result = chunk as typeof result;
+    else result = chunk;
   }
   return { result: result!, events };
 }
