@@ -21,8 +21,11 @@ export interface CheckedCitations {
   fabricated: string[];
 }
 
-/** A citation that reads like a key (`docs/a.md:1-5`, `wikipedia:Tide`): a name, a colon, more. */
-const KEY_LIKE = /^[^\s:[\]()]+:\S[^[\]\n]*$/;
+/**
+ * A citation that reads like a key (`docs/a.md:1-5`, `wikipedia:Tide`): a name that is not only
+ * digits (so a time or a ratio, `[10:30]`, is prose), a colon, more.
+ */
+const KEY_LIKE = /^(?=[^:]*[^\d:])[^\s:[\]()]+:\S[^[\]\n]*$/;
 /** A citation that reads like a file path or URL (`docs/a.md`, `https://x.org/y`). */
 const PATH_LIKE =
   /^(?:[\w.-]+\/)+[\w.-]+$|^[\w-]+\.(?:md|txt|markdown|html?|pdf|json)$|^https?:\/\/\S+$/;

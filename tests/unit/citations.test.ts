@@ -86,7 +86,7 @@ describe("checkCitations", () => {
   test("leaves links, footnotes, task boxes, prose brackets and code alone", () => {
     const text = [
       "See [the guide](https://example.org) and [ref][1] and [^1].",
-      "- [ ] todo, - [x] done, a note [as said above].",
+      "- [ ] todo, - [x] done, a note [as said above], at [10:30], a ratio [3:2].",
       "`arr[docs/x.md:1-2]` and",
       "```\nconst y = z[docs/y.md:3-4];\n```",
       "[1]: https://example.org",
