@@ -125,33 +125,32 @@ export async function runExperiments(options: {
   const experiments: ExperimentRecord[] = [];
   for (const configuration of options.configurations) {
     const runs = new Map<string, CaseRun>();
-    const experiment = await evaluate(
-      async (inputs: Record<string, unknown>) => {
-        const evalCase = caseOf(inputs);
-        const run = await harness.run(evalCase, configuration);
-        runs.set(evalCase.id, run);
-        return run.error ? { error: run.error } : { report: run.run?.report ?? "" };
-      },
-      {
-        data: examples,
-        client,
-        evaluators: [
-          async ({ inputs }: { inputs: Record<string, unknown> }) => {
-            const evalCase = caseOf(inputs);
-            const run = runs.get(evalCase.id);
-            if (!run) throw new Error(`The case "${evalCase.id}" was not run.`);
-            const result = await harness.score(evalCase, run);
-            results.push(result);
-            options.onResult(result);
-            return { results: feedbackOf(result) };
-          },
-        ],
-        experimentPrefix: `${dataset.name} · ${configuration.name}`,
-        description: `orchestrator-workers evaluation of ${dataset.name} under "${configuration.name}".`,
-        metadata: { configuration: configuration.name, fields: configuration.fields },
-        maxConcurrency: options.concurrency,
-      },
-    );
+    // Named: the experiment's runs are called after the target function.
+    const runCase = async (inputs: Record<string, unknown>) => {
+      const evalCase = caseOf(inputs);
+      const run = await harness.run(evalCase, configuration);
+      runs.set(evalCase.id, run);
+      return run.error ? { error: run.error } : { report: run.run?.report ?? "" };
+    };
+    const experiment = await evaluate(runCase, {
+      data: examples,
+      client,
+      evaluators: [
+        async ({ inputs }: { inputs: Record<string, unknown> }) => {
+          const evalCase = caseOf(inputs);
+          const run = runs.get(evalCase.id);
+          if (!run) throw new Error(`The case "${evalCase.id}" was not run.`);
+          const result = await harness.score(evalCase, run);
+          results.push(result);
+          options.onResult(result);
+          return { results: feedbackOf(result) };
+        },
+      ],
+      experimentPrefix: `${dataset.name} · ${configuration.name}`,
+      description: `orchestrator-workers evaluation of ${dataset.name} under "${configuration.name}".`,
+      metadata: { configuration: configuration.name, fields: configuration.fields },
+      maxConcurrency: options.concurrency,
+    });
     experiments.push({
       configuration: configuration.name,
       experimentName: experiment.experimentName,

@@ -236,7 +236,7 @@ export function renderResults(options: {
   ];
   if (header.offline) {
     lines.push(
-      "> **Offline placeholder model:** no model server was configured, so these reports are placeholders and the scores measure nothing but the harness itself.",
+      "> **Offline placeholder model:** no model server was configured (or `--offline` was given), so these reports are placeholders and the scores measure nothing but the harness itself.",
       "",
     );
   }

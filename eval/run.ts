@@ -216,7 +216,7 @@ export async function runEval(
     const header = {
       dataset: relative(environment.workingDirectory, dataset.file) || dataset.file,
       cases: dataset.cases.length,
-      judgeModel: offline ? "the offline placeholder model" : harness.judgeModel,
+      judgeModel: offline ? "offline-placeholder" : harness.judgeModel,
       models: modelSource(environment, offline),
       startedAt,
       offline,
@@ -260,19 +260,18 @@ export async function runEval(
 
 function progressLine(result: CaseResult): string {
   if (result.error) return `run failed: ${result.error}`;
-  const problems = problemsOf(result);
-  const scores = result.judge?.scores;
+  const checks = result.checks?.passed
+    ? "checks passed"
+    : `checks failed (${problemsOf(result)[0] ?? "see the results"})`;
+  const scores = result.judge?.scores ? Object.values(result.judge.scores) : undefined;
   const judged = scores
-    ? `judge ${(
-        Object.values(scores).reduce((sum, entry) => sum + entry.score, 0) /
-        Object.values(scores).length
-      ).toFixed(2)}`
-    : "no judge score";
+    ? `judge ${(scores.reduce((sum, entry) => sum + entry.score, 0) / scores.length).toFixed(2)}`
+    : `not judged (${result.judge?.error ?? "no verdict"})`;
   const tokens =
-    result.metrics?.tokens === null || result.metrics?.tokens === undefined
-      ? "tokens unreported"
-      : `${result.metrics.tokens.toLocaleString("en-US")} tokens`;
-  return `${problems.length ? `checks failed (${problems[0]})` : "checks passed"}, ${judged}, ${tokens}, ${result.metrics?.wallSeconds.toFixed(1)} s`;
+    typeof result.metrics?.tokens === "number"
+      ? `${result.metrics.tokens.toLocaleString("en-US")} tokens`
+      : "tokens unreported";
+  return `${checks}, ${judged}, ${tokens}, ${result.metrics?.wallSeconds.toFixed(1)} s`;
 }
 
 /** True when this module is the program node runs. */

@@ -13,6 +13,7 @@ import {
 import { runEval } from "../../eval/run.js";
 import type { CaseResult } from "../../eval/harness.js";
 import type { Comparison, ConfigurationSummary } from "../../eval/results.js";
+import { startLangSmithApi, type LangSmithApi } from "../helpers/langsmith-api.js";
 import { cleanEnvironment } from "../helpers/process.js";
 
 /** The JSON results file, as far as these tests read it. */
@@ -370,14 +371,14 @@ describe("npm run eval", () => {
   });
 });
 
-describe("npm run eval: section review (needs the review loop)", () => {
+describe("npm run eval: section review", () => {
   let server: OpenAIServer | undefined;
   afterEach(async () => {
     await server?.close();
     server = undefined;
   });
 
-  test("the shipped dataset under no-review and review-2, with a reviewer that fails each section once: one revision per section, the judge's completeness as scripted, and the token and cost difference equal to the review calls'", async () => {
+  test("the shipped dataset under no-review and review-2, with a reviewer that fails each section once: one revision per section, the judge's completeness as scripted, and the token and cost difference equal to the review calls, the revisions and a dependent section's reading of a revision", async () => {
     const FEEDBACK = "REVISE-ME: say more.";
     const REVISED = "REVISED-MARK";
     server = await startOpenAIServer({
@@ -392,13 +393,17 @@ describe("npm run eval: section review (needs the review loop)", () => {
           return {
             content: JSON.stringify(
               holds(request, REVISED)
-                ? { pass: true, feedback: "Good." }
-                : { pass: false, feedback: FEEDBACK },
+                ? { pass: true, feedback: "", followUpQueries: [] }
+                : { pass: false, feedback: FEEDBACK, followUpQueries: [] },
             ),
           };
         }
-        if (request.kind === "section" && holds(request, FEEDBACK)) {
-          return { content: `Revised text of the section. ${REVISED}` };
+        if (request.kind === "section") {
+          // Sections are written at once, without searching: requests whose tokens do not depend
+          // on the server's tool-call ids, so both configurations' first drafts cost the same.
+          return holds(request, FEEDBACK)
+            ? { content: `Revised text of the section. ${REVISED}` }
+            : { content: `Text of section "${request.sectionName}".\n\nMore about it.` };
         }
         return undefined;
       },
@@ -451,14 +456,21 @@ describe("npm run eval: section review (needs the review loop)", () => {
     const markdown = await readFile(join(directory, "RESULTS.md"), "utf8");
     expect(markdown).toMatch(/^\| complete \| 0\.60 \| 0\.90 \| \+0\.30 \|$/m);
 
-    // What review adds: the reviewer's calls and the revising writers' calls, nothing else.
+    // What review adds: the reviewer's calls, the revising writers' calls, and a section that
+    // depends on a revised one reading the revision instead of the first draft.
     const reviewCalls = server.requests.filter((request) => schemaNameOf(request) === "review");
-    const revisionCalls = server.requests.filter(
-      (request) =>
-        request.kind === "section" &&
-        holds(request, FEEDBACK) &&
-        schemaNameOf(request) !== "review",
+    const drafts = server.requests.filter(
+      (request) => request.kind === "section" && !holds(request, FEEDBACK),
     );
+    const revisionCalls = server.requests.filter(
+      (request) => request.kind === "section" && holds(request, FEEDBACK),
+    );
+    const readingRevisions = drafts.filter((request) => holds(request, REVISED));
+    const dependents = new Set(readingRevisions.map((request) => request.sectionName));
+    const readingDrafts = drafts.filter(
+      (request) => dependents.has(request.sectionName) && !holds(request, REVISED),
+    );
+    expect(readingDrafts).toHaveLength(readingRevisions.length);
     const reviewed = document.results.filter((entry) => entry.configuration === "review 2");
     const sections = reviewed.reduce((sum, entry) => sum + entry.sections!.length, 0);
     // Each section is reviewed twice: failed, then passed after its one revision.
@@ -470,10 +482,16 @@ describe("npm run eval: section review (needs the review loop)", () => {
         .reduce((sum, entry) => sum + entry.metrics![key]!, 0);
     expect(metric("revisions").candidate).toBe(sections / reviewed.length);
     expect(total("review 2", "tokens") - total("no review", "tokens")).toBe(
-      tokensOf(reviewCalls) + tokensOf(revisionCalls),
+      tokensOf(reviewCalls) +
+        tokensOf(revisionCalls) +
+        tokensOf(readingRevisions) -
+        tokensOf(readingDrafts),
     );
     expect(total("review 2", "costUsd") - total("no review", "costUsd")).toBeCloseTo(
-      costOf(reviewCalls) + costOf(revisionCalls),
+      costOf(reviewCalls) +
+        costOf(revisionCalls) +
+        costOf(readingRevisions) -
+        costOf(readingDrafts),
       10,
     );
     // The ledger's reviewer entry is the review calls' tokens.
@@ -482,5 +500,135 @@ describe("npm run eval: section review (needs the review loop)", () => {
       0,
     );
     expect(reviewerTokens).toBe(tokensOf(reviewCalls));
+  }, 120_000);
+});
+
+describe("npm run eval: LangSmith experiments", () => {
+  let server: OpenAIServer | undefined;
+  let langsmith: LangSmithApi | undefined;
+  afterEach(async () => {
+    await server?.close();
+    await langsmith?.close();
+    server = undefined;
+    langsmith = undefined;
+  });
+
+  test("with LANGSMITH_API_KEY set, the dataset is uploaded once and each configuration is an experiment whose feedback is the scores of the results file", async () => {
+    server = await startOpenAIServer({ respond: smallDatasetReply });
+    langsmith = await startLangSmithApi();
+    const directory = await mkdtemp(join(tmpdir(), "eval-langsmith-"));
+    await writeSmallDataset(directory);
+    const run = () =>
+      new Promise<{ code: number | null; stderr: string; stdout: string }>((done) => {
+        const child = spawn(
+          process.execPath,
+          [
+            "--import",
+            "tsx",
+            resolve("eval/run.ts"),
+            "--dataset",
+            "data/cases.jsonl",
+            "--config",
+            "a.json",
+            "--config",
+            "b.json",
+            "--out",
+            "RESULTS.md",
+            "--json",
+            "results.json",
+          ],
+          {
+            cwd: process.cwd(),
+            env: {
+              ...cleanEnvironment(),
+              OPENAI_BASE_URL: server!.baseURL,
+              INIT_CWD: directory,
+              LANGSMITH_API_KEY: "lsv2-eval-test",
+              LANGSMITH_ENDPOINT: langsmith!.endpoint,
+            },
+          },
+        );
+        let stderr = "";
+        let stdout = "";
+        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        child.on("close", (code) => done({ code, stderr, stdout }));
+      });
+    const first = await run();
+    expect(first.stderr).not.toMatch(/^error/m);
+    expect(first.code).toBe(0);
+    expect(langsmith.unknown()).toEqual([]);
+
+    const document = await readResults(join(directory, "results.json"));
+    const [dataset] = langsmith.datasets();
+    expect(langsmith.datasets()).toHaveLength(1);
+    expect(dataset!.name).toBe(document.langsmith!.dataset);
+    expect(dataset!.examples.map((example) => example.inputs.caseId)).toEqual(["alpha", "beta"]);
+    expect(dataset!.examples[0]!.outputs).toEqual({
+      referenceNotes: "Alpha has two parts.",
+      requiredFacts: ["more about ALPHA one", "More about Alpha two."],
+    });
+
+    // One experiment per configuration, on that dataset.
+    const sessions = langsmith.sessions();
+    expect(sessions.map((session) => session.reference_dataset_id)).toEqual([
+      dataset!.id,
+      dataset!.id,
+    ]);
+    expect(document.langsmith!.experiments.map((entry) => entry.configuration)).toEqual([
+      "plain",
+      "framed",
+    ]);
+    expect(sessions.map((session) => session.name)).toEqual(
+      document.langsmith!.experiments.map((entry) => entry.experimentName),
+    );
+
+    // Each experiment's runs carry the same scores as the results file, as feedback.
+    const runs = langsmith.runs();
+    for (const [index, session] of sessions.entries()) {
+      const configuration = document.langsmith!.experiments[index]!.configuration;
+      const roots = runs.filter(
+        (entry) => entry.session_name === session.name && entry.parent_run_id === undefined,
+      );
+      expect(roots.map((root) => root.name)).toEqual(["runCase", "runCase"]);
+      // The graph's own trace sits under each experiment run.
+      expect(
+        roots.map((root) =>
+          runs.filter((entry) => entry.parent_run_id === root.id).map((entry) => entry.name),
+        ),
+      ).toEqual([["report"], ["report"]]);
+      for (const root of roots) {
+        const example = dataset!.examples.find(
+          (candidate) => candidate.id === root.reference_example_id,
+        )!;
+        const caseId = String(example.inputs.caseId);
+        const result = byKey(document.results, configuration, caseId);
+        const scores = Object.fromEntries(
+          langsmith
+            .feedback()
+            .filter((entry) => entry.run_id === root.id)
+            .map((entry) => [entry.key, entry.score]),
+        );
+        expect([caseId, scores.completeness, scores.factualAccuracy, scores.checksPassed]).toEqual([
+          caseId,
+          result.judge!.scores!.completeness.score,
+          result.judge!.scores!.factualAccuracy.score,
+          result.checks!.passed ? 1 : 0,
+        ]);
+        expect(scores.tokens).toBe(result.metrics!.tokens);
+        expect(
+          langsmith
+            .feedback()
+            .find((entry) => entry.run_id === root.id && entry.key === "completeness")!.comment,
+        ).toBe("scripted completeness");
+      }
+    }
+
+    // A second evaluation of the same dataset reuses it.
+    const second = await run();
+    expect(second.code).toBe(0);
+    expect(langsmith.datasets()).toHaveLength(1);
+    expect(langsmith.datasets()[0]!.examples).toHaveLength(2);
+    expect(langsmith.sessions()).toHaveLength(4);
   }, 120_000);
 });
