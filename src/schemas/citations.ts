@@ -136,7 +136,7 @@ function normalize(prose: string, sources: readonly Source[], fabricated: string
     (whole, list: string) => {
       const parts = list.split(/;\s*|,\s+/).map((part) => part.trim().replace(/^\[|\]$/g, ""));
       const keys = parts.map((part) => resolve(part, sources));
-      if (keys.every((key) => key !== undefined)) return ` ${keyed(keys as string[])}`;
+      if (keys.every((key) => key !== undefined)) return ` ${keyed(keys)}`;
       if (parts.some((part) => ambiguous(part, sources))) return whole;
       const known = keys.filter((key): key is string => key !== undefined);
       fabricated.push(...parts.filter((_, index) => keys[index] === undefined));
@@ -175,7 +175,7 @@ function normalize(prose: string, sources: readonly Source[], fabricated: string
       }
       const parts = reference.split(/;\s*/).map((part) => part.trim());
       const keys = parts.map((part) => resolve(part, sources));
-      if (keys.every((key) => key !== undefined)) return `${space}${keyed(keys as string[])}`;
+      if (keys.every((key) => key !== undefined)) return `${space}${keyed(keys)}`;
       if (!parts.some(looksLikeCitation)) return whole;
       if (parts.some((part) => ambiguous(part, sources))) return whole;
       const known = keys.filter((key): key is string => key !== undefined);
@@ -219,7 +219,7 @@ export const VerificationSchema = z.object({
       z.object({
         claim: z.number().int().describe("The claim's number, as given."),
         supported: z.boolean().describe("True when the passage supports the sentence."),
-        reason: z.string().describe("One line: why, or what the passage does not say."),
+        reason: z.string().default("").describe("One line: why, or what the passage does not say."),
       }),
     )
     .describe("One verdict per claim."),

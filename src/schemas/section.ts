@@ -101,11 +101,14 @@ export const SectionCitationsSchema = z.object({
 /** The section reviewer's answer (sectionReview): a grade, feedback, and what to look up. */
 export const SectionReviewAnswerSchema = z.object({
   pass: z.boolean().describe("True when the section does what its description asks, well."),
+  // Defaults, so that a model that leaves a field out (local models often do) still gives a review.
   feedback: z
     .string()
+    .default("")
     .describe("What the writer should change, concretely; empty when the section passes."),
   followUpQueries: z
     .array(z.string())
+    .default([])
     .describe("Up to three searches that would help the revision; empty when none would."),
 });
 

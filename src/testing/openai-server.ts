@@ -499,7 +499,7 @@ const DEFAULT_STRUCTURED_ANSWERS: Record<Exclude<StructuredKind, "plan">, unknow
   },
   // No verdicts: the claims stay unchecked unless a test scripts the verifier.
   verification: { verdicts: [] },
-  review: { pass: true, feedback: "" },
+  review: { pass: true, feedback: "", followUpQueries: [] },
   judge: {},
 };
 

@@ -28,7 +28,7 @@ describe("README", () => {
           ? "DEFAULT_PRICES"
           : typeof value === "object"
             ? JSON.stringify(value)
-            : String(value));
+            : `${value as string | number | boolean}`);
     for (const [field, value] of Object.entries(defaults)) {
       const row = new RegExp(`^\\| \`${field}\` +\\| ([^|]+)\\|`, "m").exec(readme);
       expect([field, row ? "listed" : "missing"]).toEqual([field, "listed"]);
