@@ -19,9 +19,6 @@ const REASONING = /<\/?(think|thinking|reasoning|reflection)>/gi;
 /** A citation key left as written (`[notes.md:3-9]`): the synthesizer numbers every real source. */
 const RAW_KEY = /\[([^\]\s[]+:\d+(?:-\d+)?)\]/g;
 
-/** Section warnings that say a citation was dropped or could not be checked. */
-const CITATION_WARNING = /cit(e|ed|ation)|source key|fabricat/i;
-
 /** What the deterministic checks found in one report. */
 export interface Checks {
   sections: {
@@ -44,7 +41,7 @@ export interface Checks {
     references: number;
     /** Citations with no References entry, and raw keys left in the text. */
     dangling: string[];
-    /** Section warnings about citations (a fabricated key removed, say). */
+    /** Citations the graph removed because no tool returned them (from the sections' records). */
     warnings: string[];
     /** Distinct sources the workers cited or consulted. */
     consulted: number;
@@ -114,9 +111,9 @@ function checkCitations(run: RunView): Checks["citations"] {
     ...[...body.matchAll(RAW_KEY)].map((match) => match[0]),
   ];
   const warnings = run.completedSections.flatMap((section) =>
-    (section.warnings ?? [])
-      .filter((warning) => CITATION_WARNING.test(warning))
-      .map((warning) => `${section.name}: ${warning}`),
+    (section.citations?.fabricated ?? []).map(
+      (citation) => `${section.name}: cited ${citation}, which no tool returned (removed)`,
+    ),
   );
   const consulted = new Set(
     run.completedSections.flatMap((section) =>

@@ -17,7 +17,11 @@ const SectionView = z.object({
   consulted: z.array(SourceView).optional().catch(undefined),
   warnings: z.array(z.string()).optional().catch(undefined),
   citations: z
-    .object({ cited: z.number(), supported: z.number().optional() })
+    .object({
+      cited: z.number(),
+      supported: z.number().optional(),
+      fabricated: z.array(z.string()).optional(),
+    })
     .optional()
     .catch(undefined),
   review: z

@@ -38,7 +38,7 @@ describe("the evaluation's deterministic checks", () => {
           name: "A",
           content: "…",
           model: "m",
-          warnings: ["Removed a fabricated citation [made-up.md:1-2]: no tool returned it."],
+          citations: { cited: 1, fabricated: ["made-up.md:1-2"] },
         },
       ],
       failedSections: [{ id: "s2", name: "B", error: "boom" }],
@@ -49,7 +49,7 @@ describe("the evaluation's deterministic checks", () => {
     expect(checks.placeholders).toEqual(["_This section is missing: writing it failed (boom)._"]);
     expect(checks.citations.dangling).toEqual(["[3]", "[notes.md:2-5]"]);
     expect(checks.citations.warnings).toEqual([
-      "A: Removed a fabricated citation [made-up.md:1-2]: no tool returned it.",
+      "A: cited made-up.md:1-2, which no tool returned (removed)",
     ]);
     expect(checks.sections.passed).toBe(true);
   });
