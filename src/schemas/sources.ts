@@ -1,5 +1,8 @@
 import type { Source } from "./section.js";
 
+/** Most characters of one tool result the model sees: tool output is untrusted and bounded. */
+export const MAX_TOOL_OUTPUT_CHARACTERS = 6000;
+
 /** One passage a tool returns; `key` is what the writer cites in square brackets. */
 export interface ToolResult extends Source {
   text: string;

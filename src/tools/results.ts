@@ -1,9 +1,6 @@
-import type { ToolResult } from "../schemas/sources.js";
+import { MAX_TOOL_OUTPUT_CHARACTERS, type ToolResult } from "../schemas/sources.js";
 
-export { sourcesIn, type ToolResult } from "../schemas/sources.js";
-
-/** Most characters of one tool result the model sees: tool output is untrusted and bounded. */
-export const MAX_TOOL_OUTPUT_CHARACTERS = 6000;
+export { MAX_TOOL_OUTPUT_CHARACTERS, sourcesIn, type ToolResult } from "../schemas/sources.js";
 
 /** Most characters of one passage's text in a tool result. */
 const MAX_PASSAGE_CHARACTERS = 1500;
