@@ -20,12 +20,24 @@ const IMPLS = ["project", "baseline", "floor"] as const;
 type Impl = (typeof IMPLS)[number];
 
 const sizes = quick
-  ? { latency: [5], overhead: [20], limited: 10, limit: 2, tracing: [10], checkpoint: [10] }
+  ? {
+      latency: [5],
+      overhead: [20],
+      limited: 10,
+      limit: 2,
+      userConcurrency: 10,
+      tpm: { n: 10, tokensPerWindow: 800, windowMs: 500 },
+      tracing: [10],
+      checkpoint: [10],
+    }
   : {
       latency: [10, 100, 1000],
       overhead: [100, 1000, 5000, 10000],
       limited: 100,
       limit: 10,
+      userConcurrency: 50,
+      // About 19 sections' tokens a window: the token limit, not latency, sets the pace.
+      tpm: { n: 100, tokensPerWindow: 3000, windowMs: 1000 },
       tracing: [100, 1000],
       checkpoint: [100, 1000],
     };
@@ -37,7 +49,13 @@ interface Row extends Partial<MeasurementResult> {
   n: number;
   variant?: string;
   error?: string;
-  server?: { requests: number; rejected: number; maxInFlight: number };
+  server?: {
+    requests: number;
+    rejected: number;
+    rateLimited?: number;
+    maxInFlight: number;
+    tokens?: number;
+  };
 }
 
 /** Starts bench/servers.ts in its own process and returns its URL. */
@@ -167,6 +185,54 @@ async function measureAll(): Promise<void> {
     await server.stop();
   }
 
+  // 3b. The same provider, and a user who raises maxConcurrency well past what it allows.
+  for (const impl of IMPLS) {
+    const n = sizes.limited;
+    const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
+    const result = await measure({
+      impl,
+      n,
+      source: "http",
+      baseURL: server.url,
+      concurrency: sizes.userConcurrency,
+    });
+    record(
+      {
+        scenario: "limited",
+        impl,
+        n,
+        variant: `k=${sizes.limit},c=${sizes.userConcurrency}`,
+        server: await serverStats(server.url),
+      },
+      result,
+    );
+    await server.stop();
+  }
+
+  // 3c. A provider with a tokens-per-minute limit (a short window), x-ratelimit-* headers on every
+  //     answer and retry-after on its 429s; the user's maxConcurrency as in 3b.
+  for (const impl of IMPLS) {
+    const { n, tokensPerWindow, windowMs } = sizes.tpm;
+    const server = await startServer("model", {
+      latencyMs: LATENCY_MS,
+      n,
+      tokensPerMinute: tokensPerWindow,
+      windowMs,
+    });
+    const result = await measure({
+      impl,
+      n,
+      source: "http",
+      baseURL: server.url,
+      concurrency: sizes.userConcurrency,
+    });
+    record(
+      { scenario: "tpm", impl, n, variant: "tpm", server: await serverStats(server.url) },
+      result,
+    );
+    await server.stop();
+  }
+
   // 4. Tracing to a local LangSmith stand-in, against no tracing.
   for (const n of sizes.tracing) {
     for (const impl of ["project", "baseline"] as const) {
@@ -282,17 +348,43 @@ function renderMarkdown(): string {
   const ideal = LATENCY_MS + Math.ceil(limitedN / sizes.limit) * LATENCY_MS;
   lines.push(
     "",
-    `## A provider that allows ${sizes.limit} concurrent requests and answers 429 beyond (${limitedN} sections, ${LATENCY_MS} ms, default settings)`,
+    `## A provider that allows ${sizes.limit} concurrent requests and answers 429 beyond (${limitedN} sections, ${LATENCY_MS} ms)`,
     "",
-    `Ideal wall time: planner + ceil(N/k) x latency = ${ideal} ms.`,
+    `Ideal wall time: planner + ceil(N/k) x latency = ${ideal} ms. The model clients' concurrency is adaptive (\`src/models/adaptive-concurrency.ts\`): it starts at min(maxConcurrency, 10), backs off on 429s and grows again while requests succeed, within maxConcurrency.`,
     "",
-    "| | wall | sections written | failed | 429s from the server | share of ideal throughput |",
-    "| --- | ---: | ---: | ---: | ---: | ---: |",
+    "| | maxConcurrency | wall | sections written | failed | 429s from the server | share of ideal throughput |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  );
+  for (const [variant, setting] of [
+    [`k=${sizes.limit}`, "10 (default)"],
+    [`k=${sizes.limit},c=${sizes.userConcurrency}`, String(sizes.userConcurrency)],
+  ] as const) {
+    for (const impl of IMPLS) {
+      const row = find("limited", impl, limitedN, variant);
+      lines.push(
+        `| ${impl} | ${setting} | ${ms(row)} | ${row?.completed ?? "–"} | ${row?.failed ?? "–"} | ${row?.server?.rejected ?? "–"} | ${row?.wallMs && !row.failed ? `${Math.round((100 * ideal) / row.wallMs)}%` : "–"} |`,
+      );
+    }
+  }
+  const { n: tpmN, tokensPerWindow, windowMs } = sizes.tpm;
+  lines.push(
+    "",
+    `## A provider with a token limit per window (${tokensPerWindow} tokens per ${windowMs} ms window, ${tpmN} sections, ${LATENCY_MS} ms, maxConcurrency ${sizes.userConcurrency})`,
+    "",
+    "The server charges a request's prompt tokens when it arrives and its answer's when it answers, sends `x-ratelimit-*` on every answer and `retry-after` on its 429s. Share of the limit: tokens served / (limit x wall time / window); the fixed windows start at the first request, so a last window used only in part counts against it.",
+    "",
+    "| | wall | sections written | failed | 429s from the server | tokens served | share of the token limit |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const impl of IMPLS) {
-    const row = find("limited", impl, limitedN, `k=${sizes.limit}`);
+    const row = find("tpm", impl, tpmN, "tpm");
+    const tokens = row?.server?.tokens;
+    const share =
+      row?.wallMs && tokens && !row.error
+        ? `${Math.round((100 * tokens) / ((tokensPerWindow * row.wallMs) / windowMs))}%`
+        : "–";
     lines.push(
-      `| ${impl} | ${ms(row)} | ${row?.completed ?? "–"} | ${row?.failed ?? "–"} | ${row?.server?.rejected ?? "–"} | ${row?.wallMs && !row.failed ? `${Math.round((100 * ideal) / row.wallMs)}%` : "–"} |`,
+      `| ${impl} | ${ms(row)} | ${row?.completed ?? "–"} | ${row?.failed ?? "–"} | ${row?.server?.rateLimited ?? "–"} | ${tokens ?? "–"} | ${share} |`,
     );
   }
   lines.push(

@@ -1,7 +1,7 @@
 /**
  * The benchmark's servers, each in a process of its own so that they do not share the measured
  * process's CPU: `model` (the local OpenAI-compatible server, with latency and an optional
- * concurrency limit) and `receiver` (the local LangSmith stand-in). Prints `{ "url": ... }` and
+ * concurrency limit or a tokens-per-minute limit) and `receiver` (the local LangSmith stand-in). Prints `{ "url": ... }` and
  * runs until killed.
  */
 import { startOpenAIServer } from "../src/testing/index.js";
@@ -9,13 +9,21 @@ import { startLangSmithReceiver } from "../tests/helpers/langsmith-receiver.js";
 import { defaultPlan } from "../src/testing/index.js";
 
 const [kind, argument = "{}"] = process.argv.slice(2);
-const options = JSON.parse(argument) as { latencyMs?: number; n?: number; limit?: number };
+const options = JSON.parse(argument) as {
+  latencyMs?: number;
+  n?: number;
+  limit?: number;
+  tokensPerMinute?: number;
+  windowMs?: number;
+};
 
 if (kind === "model") {
   const server = await startOpenAIServer({
     plan: defaultPlan(options.n ?? 10),
     latencyMs: options.latencyMs ?? 0,
     concurrencyLimit: options.limit,
+    tokensPerMinute: options.tokensPerMinute,
+    rateLimitWindowMs: options.windowMs,
   });
   console.log(JSON.stringify({ url: server.baseURL }));
 } else if (kind === "receiver") {

@@ -4,6 +4,7 @@ import { secretsOf, type Environment } from "../env.js";
 import { InvalidInputError, redact, shortMessage } from "../errors.js";
 import type { Configuration } from "../schemas/configuration.js";
 import { OFFLINE_NOTICE, OfflineChatModel } from "./offline-chat-model.js";
+import { AdaptiveConcurrencyLimiter } from "./adaptive-concurrency.js";
 import { createModelFetch } from "./model-fetch.js";
 import {
   DEFAULT_PROVIDER,
@@ -150,6 +151,12 @@ export async function checkModelNames(
  * `OPENAI_BASE_URL` is set, and to the offline model otherwise. Clients are created once per
  * distinct setting and reused, so connections are kept alive across a run's requests and
  * `maxConcurrency` bounds the requests in flight to one provider across all the runs of a process.
+ * For `ChatOpenAI` that bound is adaptive, within `maxConcurrency`: its fetch has an
+ * `AdaptiveConcurrencyLimiter` that backs off on 429s and rate-limit headers and grows again while
+ * requests succeed, and sends rate-limited requests again itself (up to `maxRetries` times). Its
+ * `requestTimeoutMs` is enforced by that fetch from when a request leaves the limiter's line, so
+ * the SDK's own timeout is left at its default (10 minutes, covering the wait in line): given
+ * `requestTimeoutMs`, it would count the wait as the provider being slow.
  * Retries of failed requests and the request timeout are set here, in the client, and nowhere else
  * (see `retryTransportFailuresOnly`).
  */
@@ -221,20 +228,25 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
       timeout: configuration.requestTimeoutMs,
       ...(configuration.maxOutputTokens ? { maxTokens: configuration.maxOutputTokens } : {}),
     };
-    return cached(
-      clients,
-      JSON.stringify(settings),
-      () =>
-        new ChatOpenAI({
-          ...settings,
-          onFailedAttempt: retryTransportFailuresOnly,
-          apiKey: environment.openaiApiKey ?? NO_KEY,
-          configuration: {
-            baseURL: environment.openaiBaseUrl,
-            fetch: createModelFetch({ timeoutMs: configuration.requestTimeoutMs, secrets }),
-          },
-        }),
-    );
+    return cached(clients, JSON.stringify(settings), () => {
+      const { timeout, ...rest } = settings;
+      return new ChatOpenAI({
+        ...rest,
+        onFailedAttempt: retryTransportFailuresOnly,
+        apiKey: environment.openaiApiKey ?? NO_KEY,
+        configuration: {
+          baseURL: environment.openaiBaseUrl,
+          fetch: createModelFetch({
+            timeoutMs: timeout,
+            secrets,
+            limiter: new AdaptiveConcurrencyLimiter({
+              maxConcurrency: configuration.maxConcurrency,
+            }),
+            rateLimitRetries: configuration.maxRetries,
+          }),
+        },
+      });
+    });
   };
 }
 

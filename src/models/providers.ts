@@ -16,7 +16,7 @@ import { MODEL_PROVIDER_CONFIG, initChatModel } from "langchain/chat_models/univ
 import type { Environment } from "../env.js";
 import { InvalidInputError, redact, shortMessage } from "../errors.js";
 import type { Configuration } from "../schemas/configuration.js";
-import { createModelFetch, openAIErrorBody } from "./model-fetch.js";
+import { createModelFetch, openAIErrorBody, releasedWithBody } from "./model-fetch.js";
 import { retryTransportFailuresOnly } from "./retry-policy.js";
 
 /**
@@ -479,39 +479,4 @@ function createSlots(max: number) {
       };
     },
   };
-}
-
-/** The response with `release` called once its body is read, fails, is cancelled or aborted. */
-function releasedWithBody(response: Response, release: () => void, signal?: AbortSignal): Response {
-  if (!response.body) {
-    release();
-    return response;
-  }
-  signal?.addEventListener("abort", release, { once: true });
-  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader();
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read();
-        if (done) {
-          release();
-          controller.close();
-        } else {
-          controller.enqueue(value);
-        }
-      } catch (error) {
-        release();
-        controller.error(error);
-      }
-    },
-    async cancel(reason) {
-      release();
-      await reader.cancel(reason);
-    },
-  });
-  return new Response(body, {
-    status: response.status,
-    statusText: response.statusText,
-    headers: response.headers,
-  });
 }

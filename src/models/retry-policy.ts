@@ -2,6 +2,7 @@ import {
   classifyRateLimitError,
   type FailedAttemptHandler,
 } from "@langchain/core/utils/async_caller";
+import { RATE_LIMIT_HANDLED_HEADER } from "./model-fetch.js";
 
 /** Names of errors that mean the server answered, but with content that cannot be used. */
 const UNUSABLE_ANSWER_ERRORS = new Set([
@@ -59,11 +60,14 @@ export function rejectsFeature(error: unknown): boolean {
  * refuses (4xx), quota errors, and answers that arrived but cannot be parsed. The OpenAI SDK
  * parses structured output inside the retried request; retrying those would ask for a malformed
  * plan `(maxRetries + 1) × maxPlanAttempts` times. Content problems are the planner's to re-ask.
+ * A 429 that the adaptive limiter already sent again (`RATE_LIMIT_HANDLED_HEADER`) is not retried
+ * on top: it had its `maxRetries`.
  */
 export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
   if (isUnusableAnswerError(error) || isCancellation(error) || rejectsFeature(error)) throw error;
   const status = statusOf(error);
   if (status === 429) {
+    if (headerOf(error, RATE_LIMIT_HANDLED_HEADER) !== undefined) throw error;
     const limit = classifyRateLimitError(error);
     if (limit?.action === "stop") throw error;
     if (limit?.retryAfterMs !== undefined) {
@@ -80,6 +84,16 @@ function statusOf(error: unknown): number | undefined {
   const candidate = error as { status?: unknown; response?: { status?: unknown } } | null;
   const status = candidate?.status ?? candidate?.response?.status;
   return typeof status === "number" ? status : undefined;
+}
+
+function headerOf(error: unknown, name: string): string | undefined {
+  const headers = (error as { headers?: unknown } | null)?.headers;
+  if (headers instanceof Headers) return headers.get(name) ?? undefined;
+  if (headers && typeof headers === "object") {
+    const value = (headers as Record<string, unknown>)[name];
+    return typeof value === "string" ? value : undefined;
+  }
+  return undefined;
 }
 
 function isCancellation(error: unknown): boolean {

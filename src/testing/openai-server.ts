@@ -125,6 +125,25 @@ export interface OpenAIServerOptions {
   planText?: string;
   /** Answers 429 to requests beyond this many in flight, as a provider with a concurrency limit does. */
   concurrencyLimit?: number;
+  /** Adds `retry-after-ms` and `retry-after` (whole seconds, rounded up) to `concurrencyLimit` 429s. */
+  concurrencyRetryAfterMs?: number;
+  /**
+   * Requests a window allows, as OpenAI's requests-per-minute limit: beyond, 429 with
+   * `retry-after`, `retry-after-ms` and the `x-ratelimit-*` headers (see `tokensPerMinute`).
+   */
+  requestsPerMinute?: number;
+  /**
+   * Tokens a window allows, as OpenAI's tokens-per-minute limit. A request is charged its prompt
+   * tokens (as `usage` counts them) plus its `max_tokens` when it arrives, and its answer's tokens
+   * when answered if it set no `max_tokens`; one that would go over is answered 429 with
+   * `retry-after` (seconds, rounded up), `retry-after-ms` (until the window ends) and the headers
+   * below. With either per-minute limit, every answer carries `x-ratelimit-limit-*`,
+   * `x-ratelimit-remaining-*` and `x-ratelimit-reset-*` (`requests` and `tokens`, the reset as
+   * OpenAI writes it: "1.2s", "340ms").
+   */
+  tokensPerMinute?: number;
+  /** The length of the per-minute limits' window, fixed windows from the first request (default 60 000 ms). */
+  rateLimitWindowMs?: number;
   /** Milliseconds before answering a request. */
   latencyMs?: number | ((request: RecordedRequest) => number);
   /**
@@ -145,6 +164,8 @@ export interface OpenAIServer {
   maxInFlight(): number;
   /** Requests answered with 429 because of `concurrencyLimit`. */
   rejected(): number;
+  /** Requests answered with 429 because of `requestsPerMinute` or `tokensPerMinute`. */
+  rateLimited(): number;
   planRequests(): RecordedRequest[];
   sectionRequests(): RecordedRequest[];
   close(): Promise<void>;
@@ -163,6 +184,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   let inFlight = 0;
   let maxInFlight = 0;
   let rejected = 0;
+  const window = createRateWindow(options);
 
   const server = createServer((request, response) => {
     void handle(request, response).catch((error: unknown) => {
@@ -174,7 +196,18 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
   async function handle(request: IncomingMessage, response: ServerResponse) {
     if (request.method === "GET" && request.url === "/stats") {
       response.writeHead(200, { "content-type": "application/json" });
-      response.end(JSON.stringify({ requests: requests.length, rejected, maxInFlight }));
+      response.end(
+        JSON.stringify({
+          requests: requests.length,
+          rejected,
+          rateLimited: window.rateLimited(),
+          maxInFlight,
+          tokens: requests.reduce(
+            (total, recorded) => total + (recorded.usage?.total_tokens ?? 0),
+            0,
+          ),
+        }),
+      );
       return;
     }
     if (request.method !== "POST" || !request.url?.endsWith("/chat/completions")) {
@@ -190,13 +223,33 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     response.on("close", () => (inFlight -= 1));
     if (options.concurrencyLimit !== undefined && inFlight > options.concurrencyLimit) {
       rejected += 1;
-      response.writeHead(429, { "content-type": "application/json" });
+      const wait = options.concurrencyRetryAfterMs;
+      response.writeHead(429, {
+        "content-type": "application/json",
+        ...(wait === undefined
+          ? {}
+          : { "retry-after-ms": String(wait), "retry-after": String(Math.ceil(wait / 1000)) }),
+      });
       response.end(
         JSON.stringify(
           quirks.has("error-as-string-body")
             ? { error: "Too many requests" }
             : { error: { message: "Too many concurrent requests", type: "rate_limit" } },
         ),
+      );
+      return;
+    }
+    const charged = window.admit(body);
+    if (!charged) {
+      response.writeHead(429, { "content-type": "application/json", ...window.refusalHeaders() });
+      response.end(
+        JSON.stringify({
+          error: {
+            message: "Rate limit reached for requests or tokens per minute",
+            type: "requests",
+            code: "rate_limit_exceeded",
+          },
+        }),
       );
       return;
     }
@@ -256,13 +309,14 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       total_tokens: 0,
     };
     usage.total_tokens = usage.prompt_tokens + usage.completion_tokens;
+    if (charged.maxTokens === undefined) window.charge(usage.completion_tokens);
     const reportUsage = !quirks.has("no-usage");
     if (reportUsage) recorded.usage = usage;
     const finishReason = completion.finishReason;
     const created = Math.floor(Date.now() / 1000);
 
     if (!body.stream) {
-      response.writeHead(200, { "content-type": "application/json" });
+      response.writeHead(200, { "content-type": "application/json", ...window.headers() });
       response.end(
         JSON.stringify({
           id,
@@ -278,7 +332,11 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
       return;
     }
 
-    response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+    response.writeHead(200, {
+      "content-type": "text/event-stream",
+      "cache-control": "no-cache",
+      ...window.headers(),
+    });
     const send = (payload: unknown) => response.write(`data: ${JSON.stringify(payload)}\n\n`);
     const chunk = (delta: unknown, finish: string | null = null) => ({
       id,
@@ -313,6 +371,7 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     requests,
     maxInFlight: () => maxInFlight,
     rejected: () => rejected,
+    rateLimited: () => window.rateLimited(),
     planRequests: () => requests.filter((request) => request.kind === "plan"),
     sectionRequests: () => requests.filter((request) => request.kind === "section"),
     close: () =>
@@ -320,6 +379,93 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+// --- Per-minute limits ---------------------------------------------------------------------------
+
+/** Fixed windows of `rateLimitWindowMs` from the first request, counting requests and tokens. */
+function createRateWindow(options: OpenAIServerOptions) {
+  const { requestsPerMinute, tokensPerMinute } = options;
+  const length = options.rateLimitWindowMs ?? 60_000;
+  const limited = requestsPerMinute !== undefined || tokensPerMinute !== undefined;
+  let start: number | undefined;
+  let index = 0;
+  let requestsUsed = 0;
+  let tokensUsed = 0;
+  let refused = 0;
+  /** Moves to the window `now` falls in, emptying the counts. */
+  const roll = () => {
+    const now = Date.now();
+    start ??= now;
+    const current = Math.floor((now - start) / length);
+    if (current !== index) {
+      index = current;
+      requestsUsed = 0;
+      tokensUsed = 0;
+    }
+    return start + (index + 1) * length - now;
+  };
+  const duration = (ms: number) =>
+    ms >= 1000 ? `${(ms / 1000).toFixed(3)}s` : `${Math.ceil(ms)}ms`;
+  const headers = (): Record<string, string> => {
+    if (!limited) return {};
+    const reset = duration(roll());
+    return {
+      ...(requestsPerMinute === undefined
+        ? {}
+        : {
+            "x-ratelimit-limit-requests": String(requestsPerMinute),
+            "x-ratelimit-remaining-requests": String(Math.max(0, requestsPerMinute - requestsUsed)),
+            "x-ratelimit-reset-requests": reset,
+          }),
+      ...(tokensPerMinute === undefined
+        ? {}
+        : {
+            "x-ratelimit-limit-tokens": String(tokensPerMinute),
+            "x-ratelimit-remaining-tokens": String(Math.max(0, tokensPerMinute - tokensUsed)),
+            "x-ratelimit-reset-tokens": reset,
+          }),
+    };
+  };
+  return {
+    /** Charges a request that fits the window and returns what it set; undefined when it does not fit. */
+    admit(body: ChatCompletionBody): { maxTokens?: number } | undefined {
+      const raw = body as ChatCompletionBody & {
+        max_tokens?: number;
+        max_completion_tokens?: number;
+      };
+      const maxTokens = raw.max_tokens ?? raw.max_completion_tokens;
+      if (!limited) return { maxTokens };
+      roll();
+      const tokens = Math.ceil(JSON.stringify(body.messages).length / 4) + (maxTokens ?? 0);
+      if (
+        (requestsPerMinute !== undefined && requestsUsed + 1 > requestsPerMinute) ||
+        (tokensPerMinute !== undefined && tokensUsed + tokens > tokensPerMinute)
+      ) {
+        refused += 1;
+        return undefined;
+      }
+      requestsUsed += 1;
+      tokensUsed += tokens;
+      return { maxTokens };
+    },
+    /** Charges an answer's tokens (in the window it is answered in). */
+    charge(tokens: number) {
+      if (!limited) return;
+      roll();
+      tokensUsed += tokens;
+    },
+    headers,
+    refusalHeaders(): Record<string, string> {
+      const wait = roll();
+      return {
+        ...headers(),
+        "retry-after": String(Math.ceil(wait / 1000)),
+        "retry-after-ms": String(Math.ceil(wait)),
+      };
+    },
+    rateLimited: () => refused,
   };
 }
 
