@@ -83,6 +83,19 @@ export {
 export { readEnvironment, secretsOf, type Environment } from "./env.js";
 export { createSourcesTool } from "./tools/sources.js";
 export { createWikipediaTool } from "./tools/wikipedia.js";
+/** MCP servers as worker tools: read an `mcpServers` file, start the servers, close them. */
+export {
+  mcpSecretsOf,
+  openMcpServers,
+  parseMcpServers,
+  readMcpServersFile,
+  type McpServerConnections,
+  type McpServers,
+  type McpServersInput,
+  type OpenMcpServersOptions,
+} from "./tools/mcp.js";
+/** One MCP server entry (`{ command, args, env, cwd }` or `{ url, headers }`), as a zod schema. */
+export { McpServerSchema, type McpServer } from "./schemas/configuration.js";
 export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
 export {
   InvalidInputError,

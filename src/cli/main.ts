@@ -14,6 +14,7 @@ import { Command as GraphCommand } from "@langchain/langgraph";
 import { readEnvironment, secretsOf, type Environment } from "../env.js";
 import { InvalidInputError, OrchestratorWorkersError, redact, shortMessage } from "../errors.js";
 import { buildGraph } from "../graph/graph.js";
+import { mcpSecretsOf, type McpServerConnections } from "../tools/mcp.js";
 import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
 import type { ProgressEvent } from "../schemas/events.js";
 import type { PlanReviewRequest } from "../schemas/review.js";
@@ -76,9 +77,16 @@ export async function runCli(
   const say = (text: string) => io.stderr(redact(text, secrets));
   redactTracerErrors(secrets);
   let resumeHint: string | undefined;
+  let mcp: McpServerConnections | undefined;
+  let listening = false;
   const onInterrupt = () => {
-    say(`\nInterrupted. ${resumeHint}\n`);
-    process.exit(130);
+    say(`\nInterrupted.${resumeHint ? ` ${resumeHint}` : ""}\n`);
+    // MCP servers run as child processes: stop them first (bounded), so none outlives the CLI.
+    void Promise.race([mcp?.close(), delay(INTERRUPT_CLOSE_MS)]).finally(() => process.exit(130));
+  };
+  const listenForInterrupt = () => {
+    if (!listening) process.once("SIGINT", onInterrupt);
+    listening = true;
   };
   try {
     // `runs` lists and prunes the stored runs instead of starting one.
@@ -91,6 +99,33 @@ export async function runCli(
         ? [await storedTopic(parsed.options.thread, parsed.options.db, environment)]
         : parsed.topic;
     const request = await prepareRun(topic, parsed.options, environment);
+    // The servers' env and header values may be keys: never printed.
+    if (request.mcpServers) secrets.push(...mcpSecretsOf(request.mcpServers));
+    mcp = request.mcp;
+    if (mcp) listenForInterrupt();
+    try {
+      return await runRequest(request);
+    } finally {
+      await request.mcp?.close();
+    }
+  } catch (error) {
+    if (InvalidInputError.isInstance(error)) {
+      say(`error: ${error.message}\n`);
+      return 2;
+    }
+    const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
+    const message = shortMessage(error, { withName: false, maxLength: 2000 });
+    say(`error${kind}: ${message}${resumeHint ? ` ${resumeHint}` : ""}\n`);
+    return 1;
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+    io.closeInput();
+    // LangSmith sends traces in the background; a plain exit would drop them.
+    await awaitAllCallbacks();
+  }
+
+  /** Steps 2 to 4, for a checked request. */
+  async function runRequest(request: RunRequest): Promise<number> {
     const store = await openRunStore({
       postgresUrl: environment.postgresUrl,
       sqlitePath: resolve(environment.workingDirectory, request.options.db),
@@ -102,6 +137,7 @@ export async function runCli(
         environment,
         offline: request.options.offline,
         checkpointer: store.checkpointer,
+        secrets,
         tools: request.tools,
         onOfflineModel: (notice) => say(`note: ${notice}\n`),
       });
@@ -121,7 +157,7 @@ export async function runCli(
         `${thread.resuming ? "Resuming" : thread.previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
       );
       resumeHint = `Finished sections are saved: run again with --thread ${threadId} to resume.`;
-      process.once("SIGINT", onInterrupt);
+      listenForInterrupt();
       if (thread.resuming) progress.resumeFrom(thread.stored);
       else if (!thread.previousTopic && !request.options.quiet)
         say(startLine(request, environment));
@@ -147,21 +183,14 @@ export async function runCli(
     } finally {
       await store.close();
     }
-  } catch (error) {
-    if (InvalidInputError.isInstance(error)) {
-      say(`error: ${error.message}\n`);
-      return 2;
-    }
-    const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
-    const message = shortMessage(error, { withName: false, maxLength: 2000 });
-    say(`error${kind}: ${message}${resumeHint ? ` ${resumeHint}` : ""}\n`);
-    return 1;
-  } finally {
-    process.removeListener("SIGINT", onInterrupt);
-    io.closeInput();
-    // LangSmith sends traces in the background; a plain exit would drop them.
-    await awaitAllCallbacks();
   }
+}
+
+/** Most time Ctrl-C waits for the MCP servers to close before the CLI exits anyway. */
+const INTERRUPT_CLOSE_MS = 5000;
+
+function delay(milliseconds: number): Promise<void> {
+  return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds).unref());
 }
 
 /** The topic of a stored thread, for `--thread ID` without a topic. */

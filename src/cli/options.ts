@@ -13,6 +13,12 @@ import {
 } from "../schemas/configuration.js";
 import { printable, validateInput, type ValidatedInput } from "../schemas/input.js";
 import type { InputSection } from "../schemas/section.js";
+import {
+  openMcpServers,
+  readMcpServersFile,
+  type McpServerConnections,
+  type McpServers,
+} from "../tools/mcp.js";
 import { createSourcesTool } from "../tools/sources.js";
 import { createWikipediaTool } from "../tools/wikipedia.js";
 import {
@@ -52,6 +58,7 @@ export interface CliOptions {
   wikipedia?: boolean;
   wikipediaUrl?: string;
   roles?: string;
+  mcp?: string;
   review?: boolean;
   offline?: boolean;
   quiet?: boolean;
@@ -68,7 +75,12 @@ export interface RunRequest {
   configuration: Configuration;
   /** Absolute path of the report file, or `STDOUT` ("-"). */
   out: string;
+  /** Every tool of the run: the built-in ones the options ask for, and the MCP servers' tools. */
   tools: StructuredToolInterface[];
+  /** The `--mcp` servers, read from the file (their `env` and `headers` values are secrets). */
+  mcpServers?: McpServers;
+  /** The `--mcp` servers, started: close them when the run ends, however it ends. */
+  mcp?: McpServerConnections;
   options: CliOptions;
 }
 
@@ -160,7 +172,11 @@ export function parseArguments(
     )
     .option(
       "--roles <file>",
-      'roster of specialist roles: a JSON array of { "name": "...", "background": "..." }',
+      'roster of specialist roles: a JSON array of { "name": "...", "background": "..." }, each with the "tools" its writers may call if not all',
+    )
+    .option(
+      "--mcp <file>",
+      'let workers call the tools of the MCP servers in FILE: { "mcpServers": { "<name>": { "command", "args", "env" } or { "url", "headers" } } }, as MCP clients use; tools are named <name>__<tool>',
     )
     .option(
       "--max-worker-steps <n>",
@@ -256,6 +272,8 @@ export async function prepareRun(
       expected: 'a JSON array of { "name": "...", "background": "..." }',
     })) as ConfigurationInput["roles"];
   }
+  // Read and checked now; the servers start once every other check has passed.
+  const mcpServers = options.mcp ? await readMcpServersFile(path(options.mcp)) : undefined;
   const configuration = resolveConfiguration({ configurable });
   // A provider package that is missing, or a client that cannot be made, is refused here.
   await checkModelNames(configuration, { environment, offline: options.offline });
@@ -278,13 +296,47 @@ export async function prepareRun(
       message: `--wikipedia-url ${options.wikipediaUrl} is not an http(s) URL: give the site's address, e.g. https://en.wikipedia.org.`,
     });
   }
-  const tools = [
+  const builtIn = [
     ...(options.sources ? [await createSourcesTool({ directory: path(options.sources) })] : []),
     ...(options.wikipedia || options.wikipediaUrl
       ? [createWikipediaTool({ baseUrl: options.wikipediaUrl })]
       : []),
   ];
-  return { input, configurable, configuration, out, tools, options };
+  // Last: a server that fails to start is refused (exit 2) before any model is called.
+  const mcp = mcpServers
+    ? await openMcpServers(mcpServers, {
+        workingDirectory: environment.workingDirectory,
+        origin: printable(path(options.mcp!)),
+      })
+    : undefined;
+  const tools = [...builtIn, ...(mcp?.tools ?? [])];
+  try {
+    checkRoleTools(configuration, tools);
+  } catch (error) {
+    await mcp?.close();
+    throw error;
+  }
+  return { input, configurable, configuration, out, tools, mcpServers, mcp, options };
+}
+
+/**
+ * Every tool a role names must be one of the run's (built-in or from an MCP server): a misspelt
+ * name would silently leave that role's writers without the tool.
+ */
+function checkRoleTools(configuration: Configuration, tools: StructuredToolInterface[]): void {
+  const available = tools.map((tool) => tool.name);
+  for (const role of configuration.roles) {
+    const unknown = (role.tools ?? []).find((name) => !available.includes(name));
+    if (unknown === undefined) continue;
+    throw new InvalidInputError({
+      field: "roles",
+      message: `Role "${printable(role.name)}" names the tool "${printable(unknown)}", which this run does not have: ${
+        available.length
+          ? `its tools are ${available.join(", ")}`
+          : "it has no tools (--sources, --wikipedia and --mcp give it some)"
+      }.`,
+    });
+  }
 }
 
 function configurationFrom(options: CliOptions): ConfigurationInput {

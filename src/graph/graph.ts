@@ -1,5 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { StructuredToolInterface } from "@langchain/core/tools";
+import { IterableReadableStream } from "@langchain/core/utils/stream";
 import {
   CompiledStateGraph,
   END,
@@ -16,8 +17,19 @@ import { createReplannerNode } from "../nodes/replanner.js";
 import { reviewPlan } from "../nodes/review.js";
 import { createSynthesizerNode } from "../nodes/synthesizer.js";
 import { createWorkerNode } from "../nodes/worker.js";
-import { ConfigurationSchema, DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
+import {
+  ConfigurationSchema,
+  DEFAULT_MAX_CONCURRENCY,
+  RUN_TOOLS_KEY,
+  resolveConfiguration,
+} from "../schemas/configuration.js";
 import { ReportInput, ReportOutput, ReportState, WorkerInput } from "../schemas/state.js";
+import {
+  openMcpServers,
+  parseMcpServers,
+  type McpServers,
+  type McpServersInput,
+} from "../tools/mcp.js";
 
 /** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
 export const GRAPH_NAME = "report";
@@ -57,6 +69,12 @@ export interface BuildGraphOptions extends ReportGraphOptions {
   checkpointer?: BaseCheckpointSaver | boolean;
   /** Graph name in traces and streams; defaults to `GRAPH_NAME`. */
   name?: string;
+  /**
+   * MCP servers whose tools the workers may call, as in an MCP client's file (`{ "<name>": {
+   * command, args, env } | { url, headers } }`): started once per run, beside the run's own
+   * `mcpServers` configuration (which wins by name), and closed when the run ends.
+   */
+  mcpServers?: McpServersInput;
 }
 
 /**
@@ -116,24 +134,124 @@ const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
   stream(input: StreamInput, options?: StreamOptions): Promise<unknown>;
 };
 
-/** The compiled report graph: runs bound their worker tasks by the configured `maxConcurrency`. */
+/**
+ * The compiled report graph: runs bound their worker tasks by the configured `maxConcurrency`, and
+ * a run that names MCP servers (the build's or its configuration's) starts them first, gives their
+ * tools to the workers (`configurable[RUN_TOOLS_KEY]`) and closes them when it ends.
+ */
 class ReportGraph extends CompiledBase {
-  override stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
-    return super.stream(input, withTaskBound(options));
+  /** The build's MCP servers; a field, so LangGraph's `withConfig` copies keep it. */
+  readonly buildMcpServers?: McpServers;
+
+  constructor(fields: object & { buildMcpServers?: McpServers }) {
+    super(fields);
+    this.buildMcpServers = fields.buildMcpServers;
   }
+
+  override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
+    const servers = { ...this.buildMcpServers, ...runMcpServers(options) };
+    if (Object.keys(servers).length === 0) return super.stream(input, withTaskBound(options));
+    const connections = await openMcpServers(servers);
+    try {
+      const configurable = { ...options?.configurable };
+      const given: unknown = configurable[RUN_TOOLS_KEY];
+      // The servers' settings may hold keys: the run itself never sees them, only the tools.
+      delete configurable.mcpServers;
+      configurable[RUN_TOOLS_KEY] = [
+        ...(Array.isArray(given) ? (given as StructuredToolInterface[]) : []),
+        ...connections.tools,
+      ];
+      const context = options?.context as Record<string, unknown> | undefined;
+      const run = (await super.stream(
+        input,
+        withTaskBound({
+          ...options,
+          configurable,
+          ...(context ? { context: withoutMcpServers(context) } : {}),
+        } as StreamOptions),
+      )) as ReadableStream<unknown>;
+      return closingWhenDone(run, () => connections.close());
+    } catch (error) {
+      await connections.close();
+      throw error;
+    }
+  }
+}
+
+/** The MCP servers a run's configuration names (`mcpServers` in `configurable` or `context`). */
+function runMcpServers(options: StreamOptions): McpServers | undefined {
+  const context = options?.context as Record<string, unknown> | undefined;
+  const given: unknown = context?.mcpServers ?? options?.configurable?.mcpServers;
+  if (given === undefined) return undefined;
+  // A bad entry is refused naming the server and the field, before the one resolver reads it.
+  parseMcpServers(given, { origin: "the run's mcpServers configuration" });
+  return resolveConfiguration(options).mcpServers;
+}
+
+function withoutMcpServers(values: Record<string, unknown>): Record<string, unknown> {
+  const { mcpServers: _servers, ...rest } = values;
+  return rest;
+}
+
+/**
+ * A run's stream that closes what was opened for the run once the run is over: finished, failed,
+ * or cancelled (a consumer that breaks out of `for await` cancels it, which aborts the run). It
+ * reads the run as LangGraph's own stream does, eagerly, so a consumer that stops reading without
+ * cancelling still has the servers closed when the run ends.
+ */
+function closingWhenDone(
+  run: ReadableStream<unknown>,
+  close: () => Promise<void>,
+): IterableReadableStream<unknown> {
+  const reader = run.getReader();
+  let cancelled = false;
+  return new IterableReadableStream<unknown>({
+    start(controller) {
+      void (async () => {
+        try {
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done || cancelled) break;
+            controller.enqueue(value);
+          }
+          await close();
+          if (!cancelled) controller.close();
+        } catch (error) {
+          await close();
+          if (!cancelled) controller.error(error);
+        }
+      })();
+    },
+    async cancel(reason) {
+      cancelled = true;
+      try {
+        await reader.cancel(reason);
+      } finally {
+        await close();
+      }
+    },
+  });
 }
 
 /**
  * Creates and compiles the report graph. Its runs default LangGraph's `maxConcurrency` (how many
  * worker tasks run at once) to the run's configured `maxConcurrency`, the same bound the model
- * clients put on requests; a `maxConcurrency` given in the invoke options wins.
+ * clients put on requests; a `maxConcurrency` given in the invoke options wins. With `mcpServers`
+ * (here or in a run's configuration), each run starts the servers and closes them when it ends.
  */
 export function buildGraph(options: BuildGraphOptions = {}): CompiledReportGraph {
-  const { checkpointer, name = GRAPH_NAME, ...graphOptions } = options;
+  const { checkpointer, name = GRAPH_NAME, mcpServers, ...graphOptions } = options;
+  // Checked now, so a bad entry is refused when the graph is built, not at its first run.
+  const buildMcpServers = mcpServers
+    ? parseMcpServers(mcpServers, { origin: "buildGraph({ mcpServers })" })
+    : undefined;
   const compiled = createReportGraph(graphOptions)
     .compile({ checkpointer, name })
     .withConfig({ tags: [TRACE_TAG] });
-  const graph = new ReportGraph({ ...compiled }) as unknown as CompiledReportGraph;
+  const graph = new ReportGraph({
+    ...compiled,
+    buildMcpServers,
+  }) as unknown as CompiledReportGraph;
   graph.name = name;
   return graph;
 }

@@ -53,13 +53,20 @@ export const STRUCTURED_OUTPUT_STRATEGIES = [
 ] as const;
 export type StructuredOutputStrategy = (typeof STRUCTURED_OUTPUT_STRATEGIES)[number];
 
+/** The `type` values of an MCP server reached by URL, as MCP clients' files spell them. */
+export const MCP_HTTP_TYPES = ["http", "streamable-http", "streamableHttp", "sse"] as const;
+
 /**
  * One MCP server, as MCP clients' `mcpServers` files describe it: a command run over stdio, or a
- * URL reached over streamable HTTP (falling back to SSE).
+ * URL reached over streamable HTTP (falling back to SSE). The `type` (or `transport`) field that
+ * Claude Code, Cursor and VS Code files carry is accepted: `stdio` for a command; `http`,
+ * `streamable-http` or `streamableHttp` for a URL (streamable HTTP, then SSE), `sse` for SSE only.
  */
 export const McpServerSchema = z.union([
   z
     .object({
+      type: z.literal("stdio").optional().describe("stdio: the server is a command (optional)."),
+      transport: z.literal("stdio").optional().describe("Another spelling of type."),
       command: z.string().trim().min(1).describe("Program that runs the server over stdio."),
       args: z.array(z.string()).default([]).describe("Its arguments."),
       env: z
@@ -71,6 +78,11 @@ export const McpServerSchema = z.union([
     .strict(),
   z
     .object({
+      type: z
+        .enum(MCP_HTTP_TYPES)
+        .optional()
+        .describe("http (streamable HTTP, falling back to SSE; the default) or sse (SSE only)."),
+      transport: z.enum(MCP_HTTP_TYPES).optional().describe("Another spelling of type."),
       url: z.url({ protocol: /^https?$/ }).describe("The server's streamable HTTP (or SSE) URL."),
       headers: z
         .record(z.string(), z.string())

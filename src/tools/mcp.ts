@@ -1,0 +1,368 @@
+/**
+ * MCP servers as tools for the workers: the `mcpServers` file MCP clients use, read and checked;
+ * the servers started (stdio or streamable HTTP, through @langchain/mcp-adapters) and their tools
+ * named `<server>__<tool>`, answering the model in text; and one `close` that stops them all.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import { MultiServerMCPClient, type Connection } from "@langchain/mcp-adapters";
+import type { z } from "zod";
+import { InvalidInputError, redact, shortMessage } from "../errors.js";
+import { ConfigurationSchema, McpServerSchema, type McpServer } from "../schemas/configuration.js";
+import { printable } from "../schemas/input.js";
+
+/** MCP servers by name, checked (the configuration's `mcpServers`). */
+export type McpServers = Record<string, McpServer>;
+
+/** MCP servers by name as a caller writes them (`args` may be left out). */
+export type McpServersInput = Record<string, z.input<typeof McpServerSchema>>;
+
+/** Options of `openMcpServers`. */
+export interface OpenMcpServersOptions {
+  /** Folder a server's relative `cwd` (and a relative `command` path) is resolved against; default the process's. */
+  workingDirectory?: string;
+  /** Where the servers were given, for error messages (a file path, say); default "mcpServers". */
+  origin?: string;
+  /** Most milliseconds one server may take to start and list its tools; default 30 s. */
+  startTimeoutMs?: number;
+  /** Receives each line a stdio server writes to its stderr (redacted); by default they are dropped. */
+  onServerOutput?: (server: string, line: string) => void;
+}
+
+/** Started MCP servers: their tools, what each server offers, and the one way to stop them. */
+export interface McpServerConnections {
+  /** Every server's tools, named `<server>__<tool>`; each answers with text. */
+  tools: StructuredToolInterface[];
+  /** Each server's name and its tools' names, in the order the servers were given. */
+  servers: { name: string; tools: string[] }[];
+  /** Closes every server (a stdio server's process is ended); safe to call more than once. */
+  close(): Promise<void>;
+}
+
+/** What a file entry must look like, for the messages that refuse one. */
+const ENTRY_SHAPE =
+  'give { "command": "...", "args": [...], "env": {...} } for a stdio server or { "url": "http://...", "headers": {...} } for an HTTP one';
+
+const FILE_SHAPE = '{ "mcpServers": { "<name>": { "command": "...", "args": [...] } } }';
+
+const DEFAULT_START_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads an MCP servers file: JSON `{ "mcpServers": { "<name>": {...} } }`, as Claude Desktop,
+ * Cursor and Claude Code write it (VS Code's `{ "servers": {...} }` is read too). A bare record of
+ * servers is refused: in a file, a server named "mcpServers" and the wrapper could not be told
+ * apart. Throws `InvalidInputError` (field `mcp`) naming the file and what to change.
+ */
+export async function readMcpServersFile(path: string): Promise<McpServers> {
+  const shown = printable(path);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InvalidInputError({
+      field: "mcp",
+      message: `Cannot read the MCP servers file ${shown}${code ? ` (${code})` : ""}: check the path.`,
+      cause: error,
+    });
+  }
+  let value: unknown;
+  try {
+    // A byte order mark is how some editors (Notepad, PowerShell's Out-File) start UTF-8 files.
+    value = JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (error) {
+    throw new InvalidInputError({
+      field: "mcp",
+      message: `${shown} is not valid JSON: give ${FILE_SHAPE}.`,
+      cause: error,
+    });
+  }
+  const servers = isRecord(value) ? (value.mcpServers ?? value.servers) : undefined;
+  if (!isRecord(servers)) {
+    throw new InvalidInputError({
+      field: "mcp",
+      message: `${shown} holds no "mcpServers" object: give ${FILE_SHAPE}, as MCP clients' files do.`,
+    });
+  }
+  if (Object.keys(servers).length === 0) {
+    throw new InvalidInputError({
+      field: "mcp",
+      message: `${shown} names no MCP server: add one to "mcpServers", or leave the file out.`,
+    });
+  }
+  return parseMcpServers(servers, { origin: shown, field: "mcp" });
+}
+
+/**
+ * Checks MCP servers given as `{ "<name>": { command, args, env, cwd } | { url, headers } }` and
+ * returns them with defaults filled in. Throws `InvalidInputError` naming the server and the field
+ * to change.
+ */
+export function parseMcpServers(
+  value: unknown,
+  options: { origin?: string; field?: string } = {},
+): McpServers {
+  const { origin = "mcpServers", field = "mcpServers" } = options;
+  const refuse = (message: string, cause?: unknown) =>
+    new InvalidInputError({ field, message, cause });
+  if (!isRecord(value)) {
+    throw refuse(`${origin} is not an object of MCP servers by name: ${ENTRY_SHAPE}.`);
+  }
+  // The union's own error says only "Invalid input": check each entry against its kind instead.
+  const [stdio, http] = McpServerSchema.options;
+  for (const [name, entry] of Object.entries(value)) {
+    const server = `MCP server "${printable(name)}" in ${origin}`;
+    const schema = !isRecord(entry)
+      ? undefined
+      : "command" in entry
+        ? stdio
+        : "url" in entry
+          ? http
+          : undefined;
+    if (!schema) throw refuse(`${server} has neither a "command" nor a "url": ${ENTRY_SHAPE}.`);
+    const result = schema.safeParse(entry);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      const at = issue.path.length ? `"${issue.path.map(String).join(".")}": ` : "";
+      throw refuse(`${server}: ${at}${issue.message}; ${ENTRY_SHAPE}.`, result.error);
+    }
+  }
+  // The configuration's schema is the one source of what a valid `mcpServers` is (names included).
+  const result = ConfigurationSchema.shape.mcpServers.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = issue.path[0] === undefined ? "" : ` "${printable(String(issue.path[0]))}"`;
+    throw refuse(
+      `MCP server name${name} in ${origin} has characters other than letters, digits, - and _: rename it (its tools are named <name>__<tool>).`,
+      result.error,
+    );
+  }
+  return result.data ?? {};
+}
+
+/**
+ * The values MCP servers are configured with that may be secrets: every `env` and `headers` value
+ * (and a header's last word, the token of "Bearer <token>"), a URL's password and query values.
+ * Add them to what is redacted wherever text is printed or stored.
+ */
+export function mcpSecretsOf(servers: McpServersInput): string[] {
+  const secrets = new Set<string>();
+  for (const server of Object.values(servers)) {
+    if ("command" in server) {
+      for (const value of Object.values(server.env ?? {})) secrets.add(value);
+    } else {
+      for (const value of Object.values(server.headers ?? {})) {
+        secrets.add(value);
+        secrets.add(value.trim().split(/\s+/).at(-1) ?? "");
+      }
+      try {
+        const url = new URL(server.url);
+        secrets.add(decodeURIComponent(url.password));
+        for (const value of url.searchParams.values()) secrets.add(value);
+      } catch {
+        // An unparsable URL is refused elsewhere; it has nothing more to hide.
+      }
+    }
+  }
+  // Longest first, so a header's whole value is replaced before the token inside it.
+  return [...secrets].filter((secret) => secret.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Starts MCP servers and loads their tools with `MultiServerMCPClient` from
+ * @langchain/mcp-adapters, one client per server, all started at once:
+ * 1. checks the servers (`parseMcpServers`);
+ * 2. starts each one: a stdio server as a child process (its stderr piped, not printed), an HTTP
+ *    one over streamable HTTP falling back to SSE (`"type": "sse"`: SSE only);
+ * 3. names each tool `<server>__<tool>` and makes it answer with text: text content as is, other
+ *    content named in brackets, a tool's error thrown (the worker hands it to the model as text);
+ * 4. when a server fails to start, closes those that did and throws one `InvalidInputError` naming
+ *    the server, the cause and what to change (secrets redacted).
+ */
+export async function openMcpServers(
+  servers: McpServersInput,
+  options: OpenMcpServersOptions = {},
+): Promise<McpServerConnections> {
+  const origin = options.origin ?? "mcpServers";
+  const checked = parseMcpServers(servers, { origin });
+  const secrets = mcpSecretsOf(checked);
+  const workingDirectory = options.workingDirectory ?? process.cwd();
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  let closing: Promise<void> | undefined;
+  const started = Object.entries(checked).map(([name, server]) => {
+    const client = new MultiServerMCPClient({
+      mcpServers: { [name]: connectionOf(server, workingDirectory) },
+      prefixToolNameWithServerName: true,
+      additionalToolNamePrefix: "",
+      // Embedded resources are content too: their text is what the model came for.
+      outputHandling: "content",
+      useStandardContentBlocks: false,
+      throwOnLoadError: true,
+      onConnectionError: "throw",
+      afterToolCall: ({ result }) => ({ result: contentText(result[0]) }),
+    });
+    const loading = client.getTools();
+    // A server still starting when the others are closed (it timed out) is closed once it starts.
+    void loading.then(
+      async () => {
+        if (closing) await client.close().catch(() => undefined);
+      },
+      () => undefined,
+    );
+    const tools = withTimeout(loading, timeoutMs);
+    return { name, server, client, tools };
+  });
+  const close = () =>
+    (closing ??= Promise.allSettled(started.map(({ client }) => client.close())).then(
+      () => undefined,
+    ));
+  const results = await Promise.allSettled(started.map(({ tools }) => tools));
+  const failed = results.findIndex((result) => result.status === "rejected");
+  if (failed >= 0) {
+    await close();
+    const { name, server } = started[failed]!;
+    const reason: unknown = (results[failed] as PromiseRejectedResult).reason;
+    throw new InvalidInputError({
+      field: "mcpServers",
+      message: redact(startFailure(name, server, reason, { origin, timeoutMs }), secrets),
+      cause: reason,
+    });
+  }
+  for (const { name, client } of started) {
+    const stderr = await serverStderr(client, name);
+    if (stderr)
+      forwardLines(stderr, (line) => options.onServerOutput?.(name, redact(line, secrets)));
+  }
+  const loaded = results.map(
+    (result) => (result as PromiseFulfilledResult<StructuredToolInterface[]>).value,
+  );
+  return {
+    tools: loaded.flat(),
+    servers: started.map(({ name }, index) => ({
+      name,
+      tools: loaded[index]!.map((tool) => tool.name),
+    })),
+    close,
+  };
+}
+
+/** The adapters' connection for one server. */
+function connectionOf(server: McpServer, workingDirectory: string): Connection {
+  if ("command" in server) {
+    return {
+      transport: "stdio",
+      command: server.command,
+      args: server.args,
+      ...(server.env ? { env: server.env } : {}),
+      cwd: resolve(workingDirectory, server.cwd ?? "."),
+      // Piped and read by us: a server's log lines would otherwise land in the CLI's output.
+      stderr: "pipe",
+      restart: { enabled: false },
+    };
+  }
+  const type = server.type ?? server.transport;
+  return {
+    transport: type === "sse" ? "sse" : "http",
+    url: server.url,
+    ...(server.headers ? { headers: server.headers } : {}),
+  };
+}
+
+/**
+ * A tool's MCP content as text for the model: text blocks (and text resources) as they are, other
+ * blocks (images, audio, binary files) named in brackets, since the worker feeds tools' results
+ * back as text.
+ */
+export function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  const blocks: unknown[] = Array.isArray(content) ? content : [content];
+  const parts = blocks.map(blockText).filter((part) => part !== "");
+  return parts.length ? parts.join("\n\n") : "(the tool returned no text)";
+}
+
+function blockText(block: unknown): string {
+  if (typeof block === "string") return block;
+  if (!isRecord(block)) return "";
+  if (typeof block.text === "string") return block.text;
+  const kind = typeof block.type === "string" ? block.type : "content";
+  const mime = block.mime_type ?? block.mimeType;
+  const url = typeof block.url === "string" && !block.url.startsWith("data:") ? block.url : "";
+  return `[${[kind, typeof mime === "string" ? mime : "", url].filter(Boolean).join(" ")}: not text]`;
+}
+
+/** A stdio server's piped stderr, once it has started. */
+async function serverStderr(client: MultiServerMCPClient, name: string) {
+  const connected = await client.getClient(name).catch(() => undefined);
+  const transport = connected?.transport as { stderr?: Readable | null } | undefined;
+  return transport?.stderr ?? undefined;
+}
+
+/** Reads a stream line by line (so a chatty server never blocks on a full pipe). */
+function forwardLines(stream: Readable, onLine: (line: string) => void): void {
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  lines.on("line", onLine);
+  stream.on("error", () => lines.close());
+}
+
+class StartTimeout extends Error {}
+
+function withTimeout<T>(promise: Promise<T>, milliseconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StartTimeout()), milliseconds);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** One line: which server, why it did not start, and what to change. */
+function startFailure(
+  name: string,
+  server: McpServer,
+  reason: unknown,
+  context: { origin: string; timeoutMs: number },
+): string {
+  const seconds = Math.round(context.timeoutMs / 1000);
+  const cause = shortMessage(reason, { withName: false, maxLength: 300 });
+  const where = `MCP server "${name}" (${context.origin})`;
+  if ("command" in server) {
+    const command = `"${printable(server.command)}"`;
+    if (reason instanceof StartTimeout) {
+      return `${where} did not answer the MCP handshake within ${seconds} s: check that ${command} is an MCP server that speaks stdio.`;
+    }
+    if (/\bENOENT\b/.test(cause)) {
+      return `${where} did not start: the command ${command} was not found${server.cwd ? ` (from cwd ${printable(server.cwd)})` : ""}: give "command" a program on PATH or a path to one.`;
+    }
+    if (/\bEACCES\b/.test(cause)) {
+      return `${where} did not start: the command ${command} cannot be run (permission denied): give "command" an executable program.`;
+    }
+    if (/Connection closed/i.test(cause)) {
+      return `${where} exited before answering the MCP handshake: run ${command} with its "args" yourself to see its error, then fix "command", "args" or "env".`;
+    }
+    return `${where} did not start (${cause}): check its "command", "args" and "env".`;
+  }
+  let address = server.url;
+  try {
+    const url = new URL(server.url);
+    address = `${url.origin}${url.pathname}`;
+  } catch {
+    // Checked by the schema; shown as given otherwise.
+  }
+  if (reason instanceof StartTimeout) {
+    return `${where} did not answer at ${address} within ${seconds} s: check its "url" and that the server is running.`;
+  }
+  if (/fetch failed|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET/i.test(cause)) {
+    return `${where} did not answer at ${address} (connection refused or host not found): check its "url" and that the server is running.`;
+  }
+  if (/Authentication failed|\b401\b|\b403\b/.test(cause)) {
+    return `${where} refused the request at ${address} (not authorized): check its "headers".`;
+  }
+  return `${where} at ${address} failed the MCP handshake (${cause}): check its "url" (streamable HTTP, or "type": "sse" for an SSE server).`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
