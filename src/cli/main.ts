@@ -63,7 +63,8 @@ const defaultIo: CliIo = {
 
 /**
  * Runs the CLI with `argv` (without node and script) and returns the exit code:
- * 1. parses and checks the options (exit 2 with one line for anything wrong, before any call);
+ * 1. parses and checks the options (exit 2 with one line for anything wrong, before any call),
+ *    and starts the `--mcp` servers, which are closed however the run ends (Ctrl-C included);
  * 2. opens the run store and the thread (a new one, or the one `--thread` names);
  * 3. streams the run, showing the plan and each stored section, and answers plan reviews;
  * 4. writes the report and says what failed, with how to retry it.
@@ -100,7 +101,10 @@ export async function runCli(
         : parsed.topic;
     const request = await prepareRun(topic, parsed.options, environment);
     // The servers' env and header values may be keys: never printed.
-    if (request.mcpServers) secrets.push(...mcpSecretsOf(request.mcpServers));
+    if (request.mcpServers) {
+      secrets.push(...mcpSecretsOf(request.mcpServers));
+      redactTracerErrors(secrets);
+    }
     mcp = request.mcp;
     if (mcp) listenForInterrupt();
     try {

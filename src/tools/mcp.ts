@@ -215,11 +215,23 @@ export async function openMcpServers(
     const tools = withTimeout(loading, timeoutMs);
     return { name, server, client, tools };
   });
-  const close = () =>
-    (closing ??= Promise.allSettled(started.map(({ client }) => client.close())).then(
-      () => undefined,
-    ));
   const results = await Promise.allSettled(started.map(({ tools }) => tools));
+  // A stdio server's process: its stderr is read here, and close() waits until it has exited.
+  const processes: number[] = [];
+  for (const [index, { name, client }] of started.entries()) {
+    if (results[index]!.status === "rejected") continue;
+    const transport = await stdioTransport(client, name);
+    if (transport?.stderr) {
+      forwardLines(transport.stderr, (line) =>
+        options.onServerOutput?.(name, redact(line, secrets)),
+      );
+    }
+    if (typeof transport?.pid === "number") processes.push(transport.pid);
+  }
+  const close = () =>
+    (closing ??= Promise.allSettled(started.map(({ client }) => client.close())).then(() =>
+      untilExited(processes),
+    ));
   const failed = results.findIndex((result) => result.status === "rejected");
   if (failed >= 0) {
     await close();
@@ -230,11 +242,6 @@ export async function openMcpServers(
       message: redact(startFailure(name, server, reason, { origin, timeoutMs }), secrets),
       cause: reason,
     });
-  }
-  for (const { name, client } of started) {
-    const stderr = await serverStderr(client, name);
-    if (stderr)
-      forwardLines(stderr, (line) => options.onServerOutput?.(name, redact(line, secrets)));
   }
   const loaded = results.map(
     (result) => (result as PromiseFulfilledResult<StructuredToolInterface[]>).value,
@@ -293,11 +300,43 @@ function blockText(block: unknown): string {
   return `[${[kind, typeof mime === "string" ? mime : "", url].filter(Boolean).join(" ")}: not text]`;
 }
 
-/** A stdio server's piped stderr, once it has started. */
-async function serverStderr(client: MultiServerMCPClient, name: string) {
+/** A started stdio server's transport: its piped stderr and its process id (none for HTTP). */
+async function stdioTransport(client: MultiServerMCPClient, name: string) {
   const connected = await client.getClient(name).catch(() => undefined);
-  const transport = connected?.transport as { stderr?: Readable | null } | undefined;
-  return transport?.stderr ?? undefined;
+  return connected?.transport as { stderr?: Readable | null; pid?: number | null } | undefined;
+}
+
+/** Most milliseconds `close` waits for a stdio server's process to be gone once it was closed. */
+const EXIT_WAIT_MS = 3000;
+
+/**
+ * Waits until the processes have exited: the MCP client's close ends a stdio server's stdin, then
+ * sends SIGTERM and SIGKILL, but does not wait after the last, so a caller that exits right after
+ * could still see it. One still there after `EXIT_WAIT_MS` is killed.
+ */
+async function untilExited(processes: number[]): Promise<void> {
+  const deadline = Date.now() + EXIT_WAIT_MS;
+  let alive = processes.filter(isRunning);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((resolveWait) => setTimeout(resolveWait, 20));
+    alive = alive.filter(isRunning);
+  }
+  for (const pid of alive) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // Gone in the meantime.
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** Reads a stream line by line (so a chatty server never blocks on a full pipe). */
