@@ -41,6 +41,9 @@ export interface CliOptions {
   aggregatorModel?: string;
   verifierModel?: string;
   verifyCitations?: "off" | "keys" | "llm";
+  /** `--review-sections` alone is `true` (the default number of revisions), or the number given. */
+  reviewSections?: true | number;
+  reviewerModel?: string;
   structuredOutput?: "auto" | "jsonSchema" | "toolCalling" | "jsonMode" | "prompt";
   maxOutputTokens?: number;
   requestTimeout?: number;
@@ -125,6 +128,15 @@ export function parseArguments(
     .option(
       "--verifier-model <name>",
       "chat model of the citation verifier (--verify-citations llm; default: the writers')",
+    )
+    .option(
+      "--review-sections [n]",
+      "have a reviewer model grade each section and send a failing one back to its writer with the feedback, at most N times (default 2)",
+      revisionCount,
+    )
+    .option(
+      "--reviewer-model <name>",
+      "chat model of the section reviewer (--review-sections; default: the writers')",
     )
     .addOption(
       new Option(
@@ -353,6 +365,12 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
     configuration.maxPlanningRounds = options.maxPlanningRounds;
   if (options.structuredOutput) configuration.structuredOutput = options.structuredOutput;
   if (options.verifyCitations) configuration.verifyCitations = options.verifyCitations;
+  if (options.reviewSections !== undefined) {
+    configuration.sectionReview = {
+      enabled: true,
+      ...(options.reviewSections === true ? {} : { maxRevisions: options.reviewSections }),
+    };
+  }
   if (options.maxOutputTokens !== undefined)
     configuration.maxOutputTokens = options.maxOutputTokens;
   if (options.requestTimeout !== undefined)
@@ -365,6 +383,8 @@ function configurationFrom(options: CliOptions): ConfigurationInput {
   if (aggregator) configuration.aggregatorModel = aggregator;
   const verifier = options.verifierModel ?? options.model;
   if (verifier) configuration.verifierModel = verifier;
+  const reviewer = options.reviewerModel ?? options.model;
+  if (reviewer) configuration.reviewerModel = reviewer;
   return configuration;
 }
 
@@ -416,6 +436,18 @@ function positiveInteger(value: string): number {
   const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
   if (!Number.isSafeInteger(number) || number < 1) {
     throw new InvalidArgumentError("give a whole number of 1 or more, in digits like 8.");
+  }
+  return number;
+}
+
+/** Revisions of a reviewed section: plain digits, 0 (review only) to 10. */
+function revisionCount(value: string): number {
+  const trimmed = value.trim();
+  const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!Number.isSafeInteger(number) || number > 10) {
+    throw new InvalidArgumentError(
+      "give a number of revisions from 0 to 10, in digits like 2 (a topic after --review-sections is read as N: put the topic first).",
+    );
   }
   return number;
 }
