@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
@@ -99,5 +99,60 @@ describe("LangSmith tracing, against a local receiver", () => {
     expect(
       receiver.requests().every((line) => /^(GET \/info|POST \/runs|PATCH \/runs)/.test(line)),
     ).toBe(true);
+  }, 60_000);
+
+  test("under section review and citation checks, each section's run holds a review run and the verifier's call", async () => {
+    models = await startOpenAIServer({ plan: defaultPlan(2) });
+    receiver = await startLangSmithReceiver();
+    const directory = await mkdtemp(join(tmpdir(), "report-trace-"));
+    await mkdir(join(directory, "docs"));
+    // The test server's writers search for their section's name and cite what comes back.
+    await writeFile(
+      join(directory, "docs", "tides.md"),
+      "# Tides, Part 1 and Part 2\n\nThe moon pulls the sea.\n",
+    );
+    const result = await runCli(
+      [
+        "Tides",
+        "--out",
+        join(directory, "r.md"),
+        "--sources",
+        "docs",
+        "--review-sections",
+        "0",
+        "--verify-citations",
+        "llm",
+      ],
+      {
+        directory,
+        env: {
+          OPENAI_BASE_URL: models.baseURL,
+          LANGSMITH_TRACING: "true",
+          LANGSMITH_ENDPOINT: receiver.endpoint,
+          LANGSMITH_API_KEY: LANGSMITH_KEY,
+        },
+      },
+    );
+    expect(result.code).toBe(0);
+    const runs = receiver.runs();
+    const below = (id: string): typeof runs =>
+      runs.filter((run) => run.parent_run_id === id).flatMap((run) => [run, ...below(run.id)]);
+    const sectionRuns = runs.filter((run) => run.name === "Part 1" || run.name === "Part 2");
+    expect(sectionRuns).toHaveLength(2);
+    for (const section of sectionRuns) {
+      const reviews = runs.filter(
+        (run) => run.parent_run_id === section.id && run.name === "review",
+      );
+      expect(reviews).toHaveLength(1);
+      expect(reviews[0]!.extra?.metadata?.section_id).toBe(section.extra?.metadata?.section_id);
+      expect(
+        below(reviews[0]!.id).some(
+          (run) => run.run_type === "llm" && run.tags?.includes("reviewer"),
+        ),
+      ).toBe(true);
+      expect(
+        below(section.id).some((run) => run.run_type === "llm" && run.tags?.includes("verifier")),
+      ).toBe(true);
+    }
   }, 60_000);
 });
