@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { parseArguments } from "../../src/cli/options.js";
 import { ConfigurationSchema, DEFAULT_ROLES } from "../../src/schemas/configuration.js";
 import { DEFAULT_PRICES } from "../../src/schemas/usage.js";
 import {
@@ -35,5 +36,17 @@ describe("README", () => {
       const shown = shownAs(value);
       expect([field, row![1]!.includes(`\`${shown}\``)]).toEqual([field, true]);
     }
+  });
+
+  test("the Command line block is what --help prints", async () => {
+    const readme = await readFile("README.md", "utf8");
+    const block = /^## Command line\n\n```\n([\s\S]*?)```/m.exec(readme)?.[1];
+    let printed = "";
+    const code = parseArguments(["--help"], {
+      stdout: (text) => (printed += text),
+      stderr: (text) => (printed += text),
+    });
+    expect(code).toBe(0);
+    expect(block).toBe(printed);
   });
 });
