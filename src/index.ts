@@ -51,12 +51,27 @@ export {
   PlannedSectionSchema,
   SectionSchema,
   SourceSchema,
+  SectionCitationsSchema,
+  SectionReviewSchema,
+  type CitationCheckResult,
   type CompletedSection,
   type InputSection,
   type PlannedSection,
   type Section,
+  type SectionCitations,
+  type SectionReview,
   type Source,
 } from "./schemas/section.js";
+/** Citation checking as the workers do it: other forms to `[key]`, fabricated keys, the summary. */
+export {
+  CitationSummarySchema,
+  checkCitations,
+  citationSummary,
+  citedClaims,
+  type CheckedCitations,
+  type CitationSummary,
+  type RetrievedSource,
+} from "./schemas/citations.js";
 export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
 export { MODEL_PROVIDERS, parseModelName, providerPackage } from "./models/providers.js";
 export {
@@ -108,6 +123,8 @@ export {
 export {
   AGGREGATOR_SYSTEM_PROMPT,
   PLANNER_SYSTEM_PROMPT,
+  REVIEWER_SYSTEM_PROMPT,
+  VERIFIER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
 } from "./schemas/prompts.js";
 export { askStructured, type StructuredAnswer } from "./models/structured-output.js";
