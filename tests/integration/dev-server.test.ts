@@ -121,8 +121,16 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
       description: expect.stringMatching(/sections/),
     });
     for (const [field, property] of Object.entries(config.properties ?? {})) {
-      // Optional: no budget, no output limit unless set.
-      if (field === "maxTotalTokens" || field === "maxOutputTokens") continue;
+      // Optional: no budget, no output limit, no MCP servers unless set; the verifier's and the
+      // reviewer's model follow the writers' unless set.
+      const optional = [
+        "maxTotalTokens",
+        "maxOutputTokens",
+        "mcpServers",
+        "verifierModel",
+        "reviewerModel",
+      ];
+      if (optional.includes(field)) continue;
       expect([field, typeof property.description, property.default === undefined]).toEqual([
         field,
         "string",
