@@ -185,7 +185,9 @@ const MAX_PROBE_ROUNDS = 16;
  * Bounds the requests one model client has in flight, adapting the bound to the provider:
  *
  * 1. It starts at `initialConcurrency` and, until the provider first refuses, grows by one for
- *    every success while requests wait (doubling each round trip, as TCP's slow start).
+ *    every success while requests wait (doubling each round trip, as TCP's slow start), or at
+ *    once to `maxConcurrency` when the provider's rate-limit headers leave room for that many
+ *    requests and the tokens of those waiting (a provider that says nothing gets the ramp).
  * 2. A 429 that does not say when to come back means "too many at once": the limit drops to the
  *    requests still in flight (and by at least one), so a burst of refusals settles on what the
  *    provider accepted.
@@ -392,6 +394,18 @@ export class AdaptiveConcurrencyLimiter {
     return resets.length ? Math.max(...resets) : undefined;
   }
 
+  /** True when the announced budgets cover every place up to the bound, for what is waiting. */
+  private announcedRoomForAll(): boolean {
+    const now = this.clock.now();
+    const requests = current(this.requestBudget, now);
+    if (requests === undefined) return false;
+    const places = this.maxConcurrency - this.inFlight;
+    if (requests.remaining < places) return false;
+    const tokens = current(this.tokenBudget, now);
+    const cost = this.line.slice(0, places).reduce((sum, waiter) => sum + waiter.cost, 0);
+    return tokens === undefined || tokens.remaining >= cost;
+  }
+
   private decrease(): void {
     // This request is still counted in flight: the others are what the provider accepted.
     const others = this.inFlight - 1;
@@ -405,7 +419,11 @@ export class AdaptiveConcurrencyLimiter {
   private increase(): void {
     if (this.limit >= this.maxConcurrency) return;
     if (this.slowStart) {
-      this.window = Math.min(this.maxConcurrency, this.window + 1);
+      // A provider that says how much is left (OpenAI's x-ratelimit-* headers) and has room for
+      // a full window at the bound is given it at once: the ramp would only cost round trips.
+      this.window = this.announcedRoomForAll()
+        ? this.maxConcurrency
+        : Math.min(this.maxConcurrency, this.window + 1);
       this.drain();
       return;
     }

@@ -106,6 +106,35 @@ describe("AdaptiveConcurrencyLimiter", () => {
     expect(new AdaptiveConcurrencyLimiter({ maxConcurrency: 3 }).limit).toBe(3);
   });
 
+  test("a provider whose headers leave room for the whole bound gets it after one answer, not after the ramp", async () => {
+    const clock = new FakeClock();
+    const limiter = new AdaptiveConcurrencyLimiter({ maxConcurrency: 50, clock });
+    const granted = line(limiter, 60);
+    await settle();
+    expect(granted).toHaveLength(10);
+    // OpenAI-like headers: 4,999 requests and 2M tokens left in this minute.
+    granted[0]!.report({
+      status: 200,
+      remainingRequests: 4999,
+      resetRequestsMs: 60_000,
+      remainingTokens: 2_000_000,
+      resetTokensMs: 60_000,
+    });
+    await settle();
+    expect(limiter.limit).toBe(50);
+    expect(granted).toHaveLength(50);
+  });
+
+  test("headers that leave less room than the bound keep the ramp", async () => {
+    const clock = new FakeClock();
+    const limiter = new AdaptiveConcurrencyLimiter({ maxConcurrency: 50, clock });
+    const granted = line(limiter, 60);
+    await settle();
+    granted[0]!.report({ status: 200, remainingRequests: 30, resetRequestsMs: 60_000 });
+    await settle();
+    expect(limiter.limit).toBe(11);
+  });
+
   test("never has more than maxConcurrency in flight, and does not grow without requests waiting", async () => {
     const clock = new FakeClock();
     const limiter = new AdaptiveConcurrencyLimiter({
