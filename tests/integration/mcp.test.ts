@@ -165,6 +165,23 @@ describe("MCP servers through the CLI (--mcp)", () => {
     const report = await readFile(join(folder.directory, "report.md"), "utf8");
     expect(report).toMatch(/^# Harbours\n/);
     expect(report).toMatch(/## Part 1[\s\S]*## Part 2/);
+    // What the tools returned is provenance even though the writers cited none of it: each result
+    // is a source under its tool's name and main argument, told to the writer as a citation key.
+    const consulted = /## Also consulted\n\n((?:- .*\n?)+)/.exec(report)?.[1] ?? "";
+    expect(consulted).toContain(`- filesystem__read_text_file ${folder.notes}\n`);
+    expect(consulted).toContain("- ledger__lookup_ledger Part 1\n");
+    expect(consulted).toContain("- ledger__lookup_ledger Part 2");
+    expect(
+      server
+        .sectionRequests()
+        .some((request) =>
+          request.toolResults.some((text) =>
+            text.startsWith(
+              `Citation key of this result: [filesystem__read_text_file:${folder.notes}]`,
+            ),
+          ),
+        ),
+    ).toBe(true);
     // The sentence exists only in the temp file: only the real server reading it could send it.
     for (const name of ["Part 1", "Part 2"]) {
       const last = server
@@ -187,7 +204,9 @@ describe("MCP servers through the CLI (--mcp)", () => {
     expect(ledger.initializations()).toBe(1);
     expect(await startsOf(folder)).toBe(1);
     // Its headers were sent, and never printed.
-    expect(ledger.headers.every((headers) => headers.authorization === `Bearer ${LEDGER_SECRET}`));
+    expect(
+      ledger.headers.every((headers) => headers.authorization === `Bearer ${LEDGER_SECRET}`),
+    ).toBe(true);
     expect(ledger.headers.length).toBeGreaterThan(0);
     expect(`${result.stdout}${result.stderr}`).not.toContain(LEDGER_SECRET);
     // The servers' own log lines (the filesystem server's banner) stay out of the CLI's output.
