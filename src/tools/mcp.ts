@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { MultiServerMCPClient, type Connection } from "@langchain/mcp-adapters";
+import type { Connection, MultiServerMCPClient } from "@langchain/mcp-adapters";
 import type { z } from "zod";
 import { InvalidInputError, redact, shortMessage } from "../errors.js";
 import { ConfigurationSchema, McpServerSchema, type McpServer } from "../schemas/configuration.js";
@@ -192,6 +192,9 @@ export async function openMcpServers(
   const workingDirectory = options.workingDirectory ?? process.cwd();
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   let closing: Promise<void> | undefined;
+  // Loaded when servers are started, not when the package is imported: the MCP SDK takes about
+  // half a second to load, which every run without MCP servers would pay.
+  const { MultiServerMCPClient } = await import("@langchain/mcp-adapters");
   const started = Object.entries(checked).map(([name, server]) => {
     const client = new MultiServerMCPClient({
       mcpServers: { [name]: connectionOf(server, workingDirectory) },
