@@ -30,10 +30,11 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-unsafe-assignment": "off" },
   },
   ...layers,
-  { files: ["**/*.js", "**/*.cjs"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js", "**/*.cjs", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
   {
-    // Plain JavaScript that runs in Node (the CommonJS stub, Jest's setup and reporter).
-    files: ["**/*.js", "**/*.cjs"],
+    // Plain JavaScript that runs in Node (the CommonJS stub, Jest's setup and reporter, the
+    // install-time patch step).
+    files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
 );
