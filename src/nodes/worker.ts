@@ -223,6 +223,8 @@ async function writeSection(
   const writerTask = writerUserPrompt({ topic, section, dependencies: builtOn });
   const messages: BaseMessage[] = [new SystemMessage(systemPrompt), new HumanMessage(writerTask)];
   let written: WrittenText;
+  const lookUpFirst = () =>
+    writeAfterRetrieval({ topic, section, tools, messages, call: invoke, writer, retrieval });
   if (tools.length && !toollessWriters.has(writer)) {
     try {
       written = await writeWithTools({
@@ -242,26 +244,10 @@ async function writeSection(
           `The model server refused tool calls (${shortMessage(error, { withName: false, maxLength: 200 })}); workers look sources up before writing instead.`,
         );
       }
-      written = await writeAfterRetrieval({
-        topic,
-        section,
-        tools,
-        messages,
-        call: invoke,
-        writer,
-        retrieval,
-      });
+      written = await lookUpFirst();
     }
   } else if (tools.length) {
-    written = await writeAfterRetrieval({
-      topic,
-      section,
-      tools,
-      messages,
-      call: invoke,
-      writer,
-      retrieval,
-    });
+    written = await lookUpFirst();
   } else {
     const response = await invoke(writer, messages);
     written = { text: response.text, steps: 1, hitStepLimit: false, last: response };

@@ -115,6 +115,24 @@ list earlier ids in dependsOn. Return no sections if the plan is complete.
 </Task>`;
 }
 
+/** The blocks that say which section of which report a prompt is about. */
+function sectionBlocks(options: {
+  topic: string;
+  section: { name: string; description: string };
+}): string {
+  return `<Report topic>
+${options.topic}
+</Report topic>
+
+<Section name>
+${options.section.name}
+</Section name>
+
+<Section description>
+${options.section.description}
+</Section description>`;
+}
+
 /** The worker's user message: the topic and its own section, and the sections it builds on. */
 export function writerUserPrompt(options: {
   topic: string;
@@ -128,17 +146,7 @@ export function writerUserPrompt(options: {
 ${options.dependencies.map((dependency) => `## ${dependency.name}\n\n${dependency.content}`).join("\n\n")}
 </Sections this one builds on>`
     : "";
-  return `<Report topic>
-${options.topic}
-</Report topic>
-
-<Section name>
-${options.section.name}
-</Section name>
-
-<Section description>
-${options.section.description}
-</Section description>${dependencies}
+  return `${sectionBlocks(options)}${dependencies}
 
 <Task>
 Write this section's body in Markdown.
@@ -209,17 +217,7 @@ export function reviewerUserPrompt(options: {
   content: string;
   revision: number;
 }): string {
-  return `<Report topic>
-${options.topic}
-</Report topic>
-
-<Section name>
-${options.section.name}
-</Section name>
-
-<Section description>
-${options.section.description}
-</Section description>
+  return `${sectionBlocks(options)}
 
 <Revision>
 ${options.revision}
