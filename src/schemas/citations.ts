@@ -201,7 +201,8 @@ export function citedClaims(content: string, keys: ReadonlySet<string>): CitedCl
   const claims: CitedClaim[] = [];
   for (const paragraph of content.split(/\n\s*\n/)) {
     // Sentences are kept exactly as written, so the report can find them again to mark them.
-    const sentences = paragraph.trim().split(/(?<=[.!?](?:\s?\[[^\]]+\])*)\s+(?=[A-Z0-9"“(*_[])/);
+    // A citation after the full stop ("... a day. [a.md:1-3]") stays with its sentence.
+    const sentences = paragraph.trim().split(/(?<=[.!?](?:\s?\[[^\]]+\])*)\s+(?=[A-Z0-9"“(*_])/);
     for (const sentence of sentences) {
       const cited = [...sentence.matchAll(/\[([^[\]]+)\]/g)]
         .map((match) => match[1]!)

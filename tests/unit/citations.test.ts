@@ -131,6 +131,15 @@ describe("citedClaims", () => {
   });
 });
 
+test("a citation written after the full stop belongs to the sentence before it", () => {
+  const content = "Tides rise twice a day. [a] [b] Spring tides are big [a].";
+  expect(citedClaims(content, new Set(["a", "b"]))).toEqual([
+    { sentence: "Tides rise twice a day. [a] [b]", key: "a" },
+    { sentence: "Tides rise twice a day. [a] [b]", key: "b" },
+    { sentence: "Spring tides are big [a].", key: "a" },
+  ]);
+});
+
 describe("citationSummary", () => {
   test("sums cited, checked and supported; accuracy only when something was checked", () => {
     expect(
