@@ -23,12 +23,18 @@ export {
 } from "./schemas/state.js";
 export type { ProgressEvent } from "./schemas/events.js";
 export {
+  CITATION_CHECKS,
   ConfigurationSchema,
   DEFAULT_MODEL,
+  DEFAULT_ROLES,
+  RoleSchema,
   resolveConfiguration,
+  type CitationCheck,
   type Configuration,
   type ConfigurationInput,
+  type Role,
 } from "./schemas/configuration.js";
+export type { PlanReviewRequest } from "./schemas/review.js";
 export {
   PlanSchema,
   PlanStateSchema,
@@ -39,6 +45,7 @@ export {
   type PlanStatus,
 } from "./schemas/plan.js";
 export {
+  DEFAULT_PRICES,
   ModelCallSchema,
   UsageLedgerSchema,
   usageLedger,
@@ -47,6 +54,7 @@ export {
 } from "./schemas/usage.js";
 export {
   CompletedSectionSchema,
+  FailedSectionSchema,
   InputSectionSchema,
   PlannedSectionSchema,
   SectionSchema,
@@ -55,6 +63,7 @@ export {
   SectionReviewSchema,
   type CitationCheckResult,
   type CompletedSection,
+  type FailedSection,
   type InputSection,
   type PlannedSection,
   type Section,

@@ -72,9 +72,10 @@ export class OfflineChatModel extends LocalChatModel {
         ],
       };
     }
-    const keys = toolOutputs.flatMap((message) =>
-      sourcesIn(message.text).map((source) => source.key),
-    );
+    // What the tools returned, or, for a revision, the sources put in its prompt.
+    const keys = toolOutputs.length
+      ? toolOutputs.flatMap((message) => sourcesIn(message.text).map((source) => source.key))
+      : [...(blocks.get("Sources") ?? "").matchAll(/"key":"([^"]+)"/g)].map((match) => match[1]!);
     return {
       content: placeholderSection(
         topic,
