@@ -1,7 +1,8 @@
-// `prepare` (run by npm ci and npm install in this repository): applies patches/ with
-// patch-package. An install without dev dependencies (an image built with NODE_ENV=production)
-// has no patch-package and needs no patch: the one carried is a tracing speed-up, so it is skipped
-// there with a note rather than failing the install.
+// Applies patches/ with patch-package before `npm test`, `npm run bench` and `npm run dev`
+// (pretest, prebench, predev; already applied patches are left as they are). Not an install
+// script: people who install the package get no install-time script of ours. Without
+// patch-package (an install without dev dependencies) it skips them with a note: the patches are
+// speed-ups, not fixes of behaviour.
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 

@@ -131,7 +131,7 @@ export function parseArguments(
     )
     .option(
       "--review-sections [n]",
-      "have a reviewer model grade each section and send a failing one back to its writer with the feedback, at most N times (default 2)",
+      "have a reviewer model grade each section and send a failing one back to its writer with the feedback, at most N times (0 to 10, default 2)",
       revisionCount,
     )
     .option(

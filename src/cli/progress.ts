@@ -43,7 +43,7 @@ export class ProgressDisplay {
     if (this.quiet) return;
     if (event.type === "section_reviewed") {
       const version = event.revision === 0 ? "first draft" : `revision ${event.revision}`;
-      const verdict = event.pass ? "passed" : "sent back";
+      const verdict = event.pass ? "passed" : "failed";
       const why = event.feedback ? `: ${event.feedback.split("\n")[0]!.slice(0, 160)}` : "";
       this.say(`review: ${event.name} (${version}) ${verdict}${why}\n`);
       return;

@@ -31,7 +31,6 @@ export type ServerReply =
   | { content: string }
   | { toolCall: { name: string; arguments: string } }
   | { status: number; body?: unknown; headers?: Record<string, string> }
-  /** `reset` drops the connection without an answer; `hang` never answers. */
   /**
    * `reset` drops the connection without an answer; `hang` never answers; `stall-body` sends the
    * status and headers of a 200 and then nothing more.

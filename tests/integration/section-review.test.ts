@@ -64,7 +64,7 @@ describe("section review (CLI, --review-sections)", () => {
       expect(report).toContain(`## ${name}\n\nRevised ${name}, with an example.`);
     }
     expect(result.stderr).toMatch(
-      /^review: Part 2 \(first draft\) sent back: Give Part 2 an example\.$/m,
+      /^review: Part 2 \(first draft\) failed: Give Part 2 an example\.$/m,
     );
     expect(result.stderr).toMatch(/^review: Part 2 \(revision 1\) passed$/m);
     // Every call is billed: the CLI's total is the sum of what the server reported.
@@ -82,7 +82,7 @@ describe("section review (CLI, --review-sections)", () => {
     });
     expect(result.code).toBe(0);
     expect(
-      result.stderr.match(/^review: .* \(first draft\) sent back: Offline placeholder review/gm),
+      result.stderr.match(/^review: .* \(first draft\) failed: Offline placeholder review/gm),
     ).toHaveLength(5);
     expect(result.stderr.match(/^review: .* \(revision 1\) passed$/gm)).toHaveLength(5);
   });
