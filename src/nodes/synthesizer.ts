@@ -89,11 +89,25 @@ export function createSynthesizerNode(dependencies: {
     })
       .withConfig({ runName: "assemble", metadata })
       .invoke(undefined, config);
-    const citations = state.completedSections.some((section) => section.citations)
-      ? citationSummary(state.completedSections)
+    // The same sections the report counts: one per planned id, the later entry winning.
+    const written = writtenInPlanOrder(state.plan?.sections ?? [], state.completedSections);
+    const citations = written.some((section) => section.citations)
+      ? citationSummary(written)
       : undefined;
     return { report, usage, modelCalls, warnings, ...(citations ? { citations } : {}) };
   };
+}
+
+/**
+ * The written sections in plan order, one per planned id (a later entry for the same id wins);
+ * never arrival order, never names.
+ */
+function writtenInPlanOrder(
+  plan: readonly { id: string }[],
+  completedSections: readonly CompletedSection[],
+): CompletedSection[] {
+  const byId = new Map(completedSections.map((section) => [section.id, section]));
+  return plan.flatMap((section) => byId.get(section.id) ?? []);
 }
 
 /** What the aggregator wrote: a frame around the sections, or one answer. */
@@ -246,7 +260,7 @@ export function assembleReport(
     parts.push("## Also consulted");
     parts.push([...consulted.values()].map((source) => `- ${describeSource(source)}`).join("\n"));
   }
-  const summary = citationSummary(state.plan.flatMap((section) => byId.get(section.id) ?? []));
+  const summary = citationSummary(writtenInPlanOrder(state.plan, state.completedSections));
   if (summary.checked === 0 && summary.cited > 0) {
     parts.push(
       "## Citation check",

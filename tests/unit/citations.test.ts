@@ -156,3 +156,39 @@ describe("citationSummary", () => {
     });
   });
 });
+
+describe("the run's citation summary", () => {
+  test("counts each planned section once, as the report does, when a section was written twice", async () => {
+    const { createSynthesizerNode } = await import("../../src/nodes/synthesizer.js");
+    const { ScriptedChatModel } = await import("../../src/testing/index.js");
+    const synthesizer = createSynthesizerNode({ models: () => new ScriptedChatModel() });
+    const section = (content: string, cited: number) => ({
+      id: "s1",
+      name: "Tides",
+      content,
+      model: "m",
+      citations: { cited },
+    });
+    const update = await synthesizer(
+      {
+        topic: "Tides",
+        plan: {
+          topic: "Tides",
+          sections: [{ id: "s1", name: "Tides", description: "d" }],
+          status: "writing",
+          source: "input",
+          round: 1,
+          revisions: 0,
+        },
+        // An earlier version and the one that replaced it: only the later counts.
+        completedSections: [section("Old.", 3), section("New.", 1)],
+        failedSections: [],
+        modelCalls: [],
+        warnings: [],
+        report: "",
+      } as never,
+      {} as never,
+    );
+    expect(update.citations).toEqual({ cited: 1, fabricated: 0, consulted: 0 });
+  });
+});
