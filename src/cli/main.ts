@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { realpathSync } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { setTimeout as delay } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { Command as GraphCommand } from "@langchain/langgraph";
@@ -83,7 +84,9 @@ export async function runCli(
   const onInterrupt = () => {
     say(`\nInterrupted.${resumeHint ? ` ${resumeHint}` : ""}\n`);
     // MCP servers run as child processes: stop them first (bounded), so none outlives the CLI.
-    void Promise.race([mcp?.close(), delay(INTERRUPT_CLOSE_MS)]).finally(() => process.exit(130));
+    void Promise.race([mcp?.close(), delay(INTERRUPT_CLOSE_MS, undefined, { ref: false })]).finally(
+      () => process.exit(130),
+    );
   };
   const listenForInterrupt = () => {
     if (!listening) process.once("SIGINT", onInterrupt);
@@ -192,10 +195,6 @@ export async function runCli(
 
 /** Most time Ctrl-C waits for the MCP servers to close before the CLI exits anyway. */
 const INTERRUPT_CLOSE_MS = 5000;
-
-function delay(milliseconds: number): Promise<void> {
-  return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds).unref());
-}
 
 /** The topic of a stored thread, for `--thread ID` without a topic. */
 async function storedTopic(threadId: string, db: string, environment: Environment) {
