@@ -84,6 +84,31 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/**
+ * Every implementation against a model server with the given limits (and the bench's latency),
+ * each in a fresh server: one row per implementation, with the server's own counts.
+ */
+async function againstProvider(
+  scenario: string,
+  variant: string,
+  n: number,
+  limits: object,
+  concurrency?: number,
+): Promise<void> {
+  for (const impl of IMPLS) {
+    const server = await startServer("model", { latencyMs: LATENCY_MS, n, ...limits });
+    const result = await measure({
+      impl,
+      n,
+      source: "http",
+      baseURL: server.url,
+      ...(concurrency !== undefined ? { concurrency } : {}),
+    });
+    record({ scenario, impl, n, variant, server: await serverStats(server.url) }, result);
+    await server.stop();
+  }
+}
+
 /** Runs one measurement in a fresh process. */
 async function measure(
   spec: Measurement,
@@ -168,70 +193,24 @@ async function measureAll(): Promise<void> {
   }
 
   // 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
-  for (const impl of IMPLS) {
-    const n = sizes.limited;
-    const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
-    const result = await measure({ impl, n, source: "http", baseURL: server.url });
-    record(
-      {
-        scenario: "limited",
-        impl,
-        n,
-        variant: `k=${sizes.limit}`,
-        server: await serverStats(server.url),
-      },
-      result,
-    );
-    await server.stop();
-  }
-
+  await againstProvider("limited", `k=${sizes.limit}`, sizes.limited, { limit: sizes.limit });
   // 3b. The same provider, and a user who raises maxConcurrency well past what it allows.
-  for (const impl of IMPLS) {
-    const n = sizes.limited;
-    const server = await startServer("model", { latencyMs: LATENCY_MS, n, limit: sizes.limit });
-    const result = await measure({
-      impl,
-      n,
-      source: "http",
-      baseURL: server.url,
-      concurrency: sizes.userConcurrency,
-    });
-    record(
-      {
-        scenario: "limited",
-        impl,
-        n,
-        variant: `k=${sizes.limit},c=${sizes.userConcurrency}`,
-        server: await serverStats(server.url),
-      },
-      result,
-    );
-    await server.stop();
-  }
-
+  await againstProvider(
+    "limited",
+    `k=${sizes.limit},c=${sizes.userConcurrency}`,
+    sizes.limited,
+    { limit: sizes.limit },
+    sizes.userConcurrency,
+  );
   // 3c. A provider with a tokens-per-minute limit (a short window), x-ratelimit-* headers on every
   //     answer and retry-after on its 429s; the user's maxConcurrency as in 3b.
-  for (const impl of IMPLS) {
-    const { n, tokensPerWindow, windowMs } = sizes.tpm;
-    const server = await startServer("model", {
-      latencyMs: LATENCY_MS,
-      n,
-      tokensPerMinute: tokensPerWindow,
-      windowMs,
-    });
-    const result = await measure({
-      impl,
-      n,
-      source: "http",
-      baseURL: server.url,
-      concurrency: sizes.userConcurrency,
-    });
-    record(
-      { scenario: "tpm", impl, n, variant: "tpm", server: await serverStats(server.url) },
-      result,
-    );
-    await server.stop();
-  }
+  await againstProvider(
+    "tpm",
+    "tpm",
+    sizes.tpm.n,
+    { tokensPerMinute: sizes.tpm.tokensPerWindow, windowMs: sizes.tpm.windowMs },
+    sizes.userConcurrency,
+  );
 
   // 4. Tracing to a local LangSmith stand-in, against no tracing.
   for (const n of sizes.tracing) {
