@@ -53,10 +53,8 @@ const MAX_RETRY_AFTER_MS = 60_000;
 export function createModelFetch(options: ModelFetchOptions = {}): typeof fetch {
   const { timeoutMs, secrets = [], limiter, rateLimitRetries = 0 } = options;
   const send = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
-    const signal = timeoutMs
-      ? AbortSignal.any([...(init?.signal ? [init.signal] : []), AbortSignal.timeout(timeoutMs)])
-      : (init?.signal ?? undefined);
-    return { response: await fetch(input, { ...init, signal }), signal };
+    const signal = timeoutMs ? withTimeout(init?.signal ?? undefined, timeoutMs) : init?.signal;
+    return { response: await fetch(input, { ...init, signal }), signal: signal ?? undefined };
   };
   if (!limiter) {
     return async (input, init) => {
@@ -97,6 +95,29 @@ export function createModelFetch(options: ModelFetchOptions = {}): typeof fetch 
       return errorResponse(response, text, { [RATE_LIMIT_HANDLED_HEADER]: String(attempt) });
     }
   };
+}
+
+/**
+ * A signal that aborts when `caller` does or `timeoutMs` have passed. Built on a controller that
+ * the timer holds, not on `AbortSignal.any([caller, AbortSignal.timeout(ms)])`: nothing holds that
+ * combined signal once fetch has the response, and Node may collect it before the timeout fires,
+ * so a body that never comes was sometimes never cut off (about one run in three of the
+ * stalled-body test). The timer does not keep the process alive; firing after the request
+ * finished does nothing.
+ */
+function withTimeout(caller: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new DOMException(`The request took longer than ${timeoutMs} ms (timeout)`, "TimeoutError"),
+      ),
+    timeoutMs,
+  );
+  timer.unref();
+  if (caller?.aborted) controller.abort(caller.reason);
+  else caller?.addEventListener("abort", () => controller.abort(caller.reason), { once: true });
+  return controller.signal;
 }
 
 /** A 429 worth sending again: not a spent quota, and not a Retry-After over a minute. */
