@@ -14,6 +14,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { InvalidInputError, OrchestratorWorkersError, shortMessage } from "../errors.js";
+import { withOneStatementWrites, type PgQueryable } from "./postgres-writes.js";
 import {
   POSTGRES_HOLDERS_TABLE_SQL,
   acquirePostgresLease,
@@ -76,7 +77,7 @@ interface PgConfig {
 interface PgEvents {
   on(event: "error" | "end", listener: (error?: Error) => void): unknown;
 }
-interface PgPool {
+interface PgPool extends PgQueryable {
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "connect", listener: (client: PgEvents) => void): unknown;
   connect(): Promise<PostgresClient & { release(error?: Error): void }>;
@@ -170,7 +171,7 @@ export async function openRunStore(options: {
     // query; one in use fails its query, which is retried. Neither is an unhandled 'error' event.
     pool.on("error", () => undefined);
     pool.on("connect", (client) => client.on("error", () => undefined));
-    const saver = new PostgresSaver(pool);
+    const saver = new (withOneStatementWrites(PostgresSaver, pool))(pool);
     const checkpointer = new StoreCheckpointer(saver, location, POSTGRES_RETRY_DELAYS_MS);
     try {
       // A server that does not answer at the start is more likely a wrong URL than a restart:
