@@ -128,7 +128,12 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
         name: section.name,
         characters: completed.content.length,
       });
-      return { completedSections: [completed], modelCalls: calls, warnings };
+      // No write for an empty list: each key written is a row per section in a checkpointer.
+      return {
+        completedSections: [completed],
+        modelCalls: calls,
+        ...(warnings.length ? { warnings } : {}),
+      };
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
       const message = (dependencies.redact ?? String)(shortMessage(error));
