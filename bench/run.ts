@@ -145,23 +145,32 @@ async function measure(
 }
 
 /**
- * The median of `runs` measurements (by wall time), each in a fresh process: for the short rows,
- * where one run's noise on a shared 2-core machine is as large as the differences measured.
- * An error in any run is the row's error. The row notes how many runs it is the median of.
+ * Rows compared with each other (the implementations at one size, tracing off and on, the
+ * checkpointers), measured in turns, `runs` rounds of one run each, and recorded as each one's
+ * median by wall time: on a shared 2-core machine one run's noise is as large as the differences
+ * measured, and taking turns gives every row the same drift. An error in any run is that row's
+ * error.
  */
-async function measureMedian(
-  spec: Measurement,
-  env: Record<string, string> = {},
+async function measureInTurns(
+  variants: { row: Row; spec: Measurement; env?: () => Record<string, string> }[],
   runs = quick ? 1 : 3,
-): Promise<(MeasurementResult & { runs: number }) | { error: string }> {
-  const results: MeasurementResult[] = [];
-  for (let run = 0; run < runs; run += 1) {
-    const result = await measure(spec, env);
-    if ("error" in result && result.error) return result as { error: string };
-    results.push(result as MeasurementResult);
+): Promise<void> {
+  const results = variants.map((): (MeasurementResult | { error: string })[] => []);
+  for (let round = 0; round < runs; round += 1) {
+    for (const [index, variant] of variants.entries()) {
+      if (results[index]!.some((result) => "error" in result && result.error)) continue;
+      results[index]!.push(await measure(variant.spec, variant.env?.() ?? {}));
+    }
   }
-  results.sort((a, b) => a.wallMs - b.wallMs);
-  return { ...results[Math.floor(results.length / 2)]!, runs };
+  for (const [index, variant] of variants.entries()) {
+    const failed = results[index]!.find((result) => "error" in result && result.error);
+    if (failed) {
+      record(variant.row, failed);
+      continue;
+    }
+    const sorted = (results[index] as MeasurementResult[]).sort((a, b) => a.wallMs - b.wallMs);
+    record({ ...variant.row, runs }, sorted[Math.floor(sorted.length / 2)]!);
+  }
 }
 
 async function serverStats(url: string) {
@@ -207,15 +216,15 @@ async function measureAll(): Promise<void> {
     }
   }
 
-  // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
+  // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process
+  //    (in turns up to 1,000 sections; the larger ones take long enough to measure once).
   for (const n of sizes.overhead) {
-    for (const impl of IMPLS) {
-      const spec = { impl, n, source: "scripted" } as const;
-      record(
-        { scenario: "overhead", impl, n },
-        await (n <= 1000 ? measureMedian(spec) : measure(spec)),
-      );
-    }
+    const variants = IMPLS.map((impl) => ({
+      row: { scenario: "overhead", impl, n },
+      spec: { impl, n, source: "scripted" } as const,
+    }));
+    if (n <= 1000) await measureInTurns(variants);
+    else for (const { row, spec } of variants) record(row, await measure(spec));
   }
 
   // 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
@@ -239,39 +248,40 @@ async function measureAll(): Promise<void> {
   );
 
   // 4. Tracing to a local LangSmith stand-in, against no tracing.
+  const receiver = await startServer("receiver");
+  const traced = () => ({
+    LANGSMITH_TRACING: "true",
+    LANGSMITH_ENDPOINT: receiver.url,
+    LANGSMITH_API_KEY: "bench",
+  });
   for (const n of sizes.tracing) {
-    for (const impl of ["project", "baseline"] as const) {
-      record(
-        { scenario: "tracing", impl, n, variant: "off" },
-        await measureMedian({ impl, n, source: "scripted" }),
-      );
-      const receiver = await startServer("receiver");
-      const env = {
-        LANGSMITH_TRACING: "true",
-        LANGSMITH_ENDPOINT: receiver.url,
-        LANGSMITH_API_KEY: "bench",
-      };
-      record(
-        { scenario: "tracing", impl, n, variant: "on" },
-        await measureMedian({ impl, n, source: "scripted" }, env),
-      );
-      await receiver.stop();
-    }
+    await measureInTurns(
+      (["project", "baseline"] as const).flatMap((impl) => [
+        {
+          row: { scenario: "tracing", impl, n, variant: "off" },
+          spec: { impl, n, source: "scripted" } as const,
+        },
+        {
+          row: { scenario: "tracing", impl, n, variant: "on" },
+          spec: { impl, n, source: "scripted" } as const,
+          env: traced,
+        },
+      ]),
+    );
   }
+  await receiver.stop();
 
   // 5. Checkpointer overhead.
   for (const n of sizes.checkpoint) {
-    for (const checkpointer of [
-      "none",
-      "sqlite",
-      ...(postgresUrl ? ["postgres" as const] : []),
-    ] as const) {
-      const result = await measureMedian(
-        { impl: "project", n, source: "scripted", checkpointer },
-        postgresUrl ? { POSTGRES_URL: postgresUrl } : {},
-      );
-      record({ scenario: "checkpoint", impl: "project", n, variant: checkpointer }, result);
-    }
+    await measureInTurns(
+      (["none", "sqlite", ...(postgresUrl ? ["postgres" as const] : [])] as const).map(
+        (checkpointer) => ({
+          row: { scenario: "checkpoint", impl: "project" as const, n, variant: checkpointer },
+          spec: { impl: "project", n, source: "scripted", checkpointer } as const,
+          env: (): Record<string, string> => (postgresUrl ? { POSTGRES_URL: postgresUrl } : {}),
+        }),
+      ),
+    );
   }
 }
 
@@ -464,7 +474,7 @@ function renderMarkdown(): string {
   const lines: string[] = [
     "# Benchmark results",
     "",
-    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores. Each cell is a run in a fresh process: ${quick ? "one run" : "the median of 3 runs for the zero-latency rows up to 1,000 sections, the tracing and the checkpointer rows; one run otherwise"}. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
+    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores. Each cell is a run in a fresh process: ${quick ? "one run" : "the median of 3 runs, taken in turns with the rows it is compared with, for the zero-latency rows up to 1,000 sections, the tracing and the checkpointer rows; one run otherwise"}. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
     "",
     ...(quick
       ? ["The targets table (issue 16) is written by the full run only."]
