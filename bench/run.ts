@@ -216,15 +216,14 @@ async function measureAll(): Promise<void> {
     }
   }
 
-  // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process
-  //    (in turns up to 1,000 sections; the larger ones take long enough to measure once).
+  // 2. Orchestration overhead and peak memory with a scripted zero-latency model, in process.
   for (const n of sizes.overhead) {
-    const variants = IMPLS.map((impl) => ({
-      row: { scenario: "overhead", impl, n },
-      spec: { impl, n, source: "scripted" } as const,
-    }));
-    if (n <= 1000) await measureInTurns(variants);
-    else for (const { row, spec } of variants) record(row, await measure(spec));
+    await measureInTurns(
+      IMPLS.map((impl) => ({
+        row: { scenario: "overhead", impl, n },
+        spec: { impl, n, source: "scripted" } as const,
+      })),
+    );
   }
 
   // 3. A provider that allows only k concurrent requests and answers 429 beyond; defaults otherwise.
@@ -474,7 +473,7 @@ function renderMarkdown(): string {
   const lines: string[] = [
     "# Benchmark results",
     "",
-    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores. Each cell is a run in a fresh process: ${quick ? "one run" : "the median of 3 runs, taken in turns with the rows it is compared with, for the zero-latency rows up to 1,000 sections, the tracing and the checkpointer rows; one run otherwise"}. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
+    `Written by \`npm run bench${quick ? " -- --quick" : ""}\` on ${new Date().toISOString().slice(0, 10)}, Node ${process.version}, ${availableParallelism()} cores. Each cell is a run in a fresh process: ${quick ? "one run" : "the median of 3 runs, taken in turns with the rows it is compared with, for the zero-latency, tracing and checkpointer rows; one run for the rows against a model server"}. **project** is this repository's graph, **baseline** the LangGraph docs' orchestrator-worker tutorial graph (\`bench/baseline/graph.ts\`), **floor** a plain \`Promise.all\` over the same model calls with the same client, no graph.`,
     "",
     ...(quick
       ? ["The targets table (issue 16) is written by the full run only."]
