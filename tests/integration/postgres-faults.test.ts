@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openRunStore } from "../../src/cli/run-store.js";
 import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { POSTGRES_URL, admin, createDatabase } from "../helpers/postgres.js";
 import { headings } from "../helpers/report.js";
 import { runCli, startCli, type CliResult, type RunningCli } from "../helpers/run-cli.js";
 
@@ -15,43 +15,9 @@ import { runCli, startCli, type CliResult, type RunningCli } from "../helpers/ru
  * database at once do not race on its migrations.
  */
 
-const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
 const SECTIONS = 6;
 const PLAN = defaultPlan(SECTIONS);
 const names = PLAN.map((section) => section.name);
-
-// `pg` ships no types; the tests need little of it.
-interface PgClient {
-  connect(): Promise<void>;
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  end(): Promise<void>;
-}
-const pg = createRequire(import.meta.url)("pg") as {
-  Client: new (config: { connectionString?: string }) => PgClient;
-};
-
-async function admin<T>(work: (client: PgClient) => Promise<T>, url = POSTGRES_URL): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh database for one test: its URL, and how to drop it. */
-async function createDatabase(prefix: string) {
-  const name = `${prefix}_${process.pid}_${randomUUID().slice(0, 8)}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name}`));
-  const parsed = new URL(POSTGRES_URL!);
-  parsed.pathname = `/${name}`;
-  return {
-    name,
-    url: parsed.toString(),
-    drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
-  };
-}
 
 /** Terminates every connection to database `name` but the caller's: how many it cut. */
 function terminateBackends(name: string): Promise<number> {

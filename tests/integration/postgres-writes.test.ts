@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { emptyCheckpoint, type PendingWrite } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
@@ -7,6 +6,7 @@ import { withOneStatementWrites } from "../../src/cli/postgres-writes.js";
 import { openRunStore } from "../../src/cli/run-store.js";
 import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 import { buildGraph } from "../../src/graph/graph.js";
+import { POSTGRES_URL, createDatabase, pg, type PgPool } from "../helpers/postgres.js";
 
 /**
  * The run store's PostgreSQL saver (src/cli/postgres-writes.ts) stores the writes of the tasks that
@@ -16,32 +16,8 @@ import { buildGraph } from "../../src/graph/graph.js";
  * statements than tasks.
  */
 
-const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
-
-interface PgPool {
-  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
-  on(event: "error", listener: () => void): unknown;
-  end(): Promise<void>;
-}
-const pg = createRequire(
-  createRequire(import.meta.url).resolve("@langchain/langgraph-checkpoint-postgres"),
-)("pg") as {
-  Pool: new (config: { connectionString?: string }) => PgPool;
-  Client: new (config: { connectionString?: string }) => PgPool & { connect(): Promise<void> };
-};
-
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 (POSTGRES_URL ? describe : describe.skip)("PostgreSQL writes in one statement", () => {
-  const name = `writes_${process.pid}_${randomUUID().slice(0, 8)}`;
+  let database: Awaited<ReturnType<typeof createDatabase>>;
   let url: string;
   let pool: PgPool;
   let statements = 0;
@@ -49,10 +25,8 @@ async function admin(sql: string) {
   let stock: PostgresSaver;
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${name}`);
-    const parsed = new URL(POSTGRES_URL!);
-    parsed.pathname = `/${name}`;
-    url = parsed.toString();
+    database = await createDatabase("ow_writes");
+    url = database.url;
     pool = new pg.Pool({ connectionString: url });
     // Dropping the database at the end cuts the idle connections: not the test's failure.
     pool.on("error", () => undefined);
@@ -68,7 +42,7 @@ async function admin(sql: string) {
   });
   afterAll(async () => {
     await pool?.end();
-    await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await database?.drop();
   });
 
   /** A checkpoint on a new thread of `saver`, and its config for writes. */

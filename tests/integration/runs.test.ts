@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { access, mkdtemp } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { emptyCheckpoint, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import type { Environment } from "../../src/env.js";
 import { openRunStore, type RunStore } from "../../src/cli/run-store.js";
 import { runRunsCommand } from "../../src/cli/runs.js";
+import { POSTGRES_URL, admin } from "../helpers/postgres.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
@@ -17,7 +17,6 @@ import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
  */
 
 const DAY_MS = 86_400_000;
-const POSTGRES_URL = process.env.POSTGRES_URL ?? process.env.DATABASE_URL;
 const LONG_TOPIC = `Old\u001b[31m topic\nwith a newline and ${"many words ".repeat(12)}`;
 
 /** Runs `runs ARGS` and returns its exit code and output. */
@@ -242,30 +241,10 @@ describe("runs with SQLite", () => {
   });
 });
 
-// `pg` ships no types; the test needs little of it.
-interface PgClient {
-  connect(): Promise<void>;
-  query(text: string): Promise<unknown>;
-  end(): Promise<void>;
-}
-
-async function admin(sql: string): Promise<void> {
-  const pg = createRequire(import.meta.url)("pg") as {
-    Client: new (config: { connectionString?: string }) => PgClient;
-  };
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 (POSTGRES_URL ? describe : describe.skip)("runs with PostgreSQL", () => {
   test("lists the threads, and prune deletes the old one unless it is being run", async () => {
     const name = `ow_runs_${process.pid}_${randomUUID().slice(0, 8)}`;
-    await admin(`CREATE DATABASE ${name}`);
+    await admin((client) => client.query(`CREATE DATABASE ${name}`));
     try {
       const url = new URL(POSTGRES_URL!);
       url.pathname = `/${name}`;
@@ -304,7 +283,7 @@ async function admin(sql: string): Promise<void> {
       const left = rows((await runs([], environment)).stdout).map((row) => row.thread);
       expect(left).toEqual(["review-1", "failed-1", "done-1", "cut-1"]);
     } finally {
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     }
   });
 });
