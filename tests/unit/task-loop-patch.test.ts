@@ -1,4 +1,12 @@
-import { MemorySaver, entrypoint, task } from "@langchain/langgraph";
+import {
+  Annotation,
+  END,
+  MemorySaver,
+  START,
+  StateGraph,
+  entrypoint,
+  task,
+} from "@langchain/langgraph";
 import { buildGraph } from "../../src/graph/graph.js";
 import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 
@@ -61,5 +69,28 @@ describe("the @langchain/langgraph task-loop patch", () => {
     // Unpatched the same: LangGraph's "Multiple errors occurred during superstep 0", with the failure.
     const messages = [error.message, ...(error.errors ?? []).map((each) => each.message)];
     expect(messages.some((message) => message.includes("thirteen"))).toBe(true);
+  });
+
+  test("a node's error handler, started when the step's last task fails, still runs", async () => {
+    const State = Annotation.Root({
+      log: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+    });
+    const graph = new StateGraph(State)
+      .addNode(
+        "bad",
+        () => {
+          throw new Error("boom");
+        },
+        {
+          errorHandler: (_state: unknown, { error }: { error: Error }) => ({
+            log: [`handled: ${error.message}`],
+          }),
+        },
+      )
+      .addEdge(START, "bad")
+      .addEdge("bad", END)
+      .compile();
+    // Before the fix of the patch (a review finding): undefined, the handler never awaited.
+    expect(await graph.invoke({})).toEqual({ log: ["handled: boom"] });
   });
 });
