@@ -56,12 +56,15 @@ export function withOneStatementWrites(
       rows.flat(),
     );
   };
-  /** One statement for `batch` (all special or none); a special row once per task and index. */
+  /**
+   * One statement for `batch` (all special or none). A statement may not update a row twice, so of
+   * special rows with the same key (thread, namespace, checkpoint, task, index: two threads
+   * resuming at once both write for LangGraph's all-zero task id) the last is kept.
+   */
   const store = async (batch: Pending[], special: boolean) => {
     const rows = batch.flatMap((pending) => pending.rows);
-    const unique = special
-      ? [...new Map(rows.map((row) => [`${String(row[3])}\0${String(row[4])}`, row])).values()]
-      : rows;
+    const key = (row: Row) => row.slice(0, 5).map(String).join("\0");
+    const unique = special ? [...new Map(rows.map((row) => [key(row), row])).values()] : rows;
     await insert(unique, special);
   };
 
@@ -82,6 +85,9 @@ export function withOneStatementWrites(
         taskId,
         writes,
       );
+      // More rows than one statement may carry (a node that sends thousands of tasks): the
+      // saver's own transaction, which keeps them all or none.
+      if (rows.length > MAX_ROWS) return super.putWrites(config, writes, taskId);
       const special = writes.every(([channel]) => channel in WRITES_IDX_MAP);
       await new Promise<void>((resolve, reject) => {
         this.queued.push({ rows, special, resolve, reject });
@@ -95,10 +101,7 @@ export function withOneStatementWrites(
         while (this.queued.length > 0) {
           const batch: Pending[] = [];
           let rows = 0;
-          while (
-            this.queued.length > 0 &&
-            (batch.length === 0 || rows + this.queued[0]!.rows.length <= MAX_ROWS)
-          ) {
+          while (this.queued.length > 0 && rows + this.queued[0]!.rows.length <= MAX_ROWS) {
             const next = this.queued.shift()!;
             rows += next.rows.length;
             batch.push(next);

@@ -94,6 +94,32 @@ import { POSTGRES_URL, createDatabase, pg, type PgPool } from "../helpers/postgr
     ]);
   });
 
+  test("special writes of different threads or checkpoints with the same task id are all stored", async () => {
+    // Threads resuming at once all write for LangGraph's all-zero task id (a review finding: only
+    // the last thread's row was kept when the key left out the thread and the checkpoint).
+    const nullTask = "00000000-0000-0000-0000-000000000000";
+    const [warm, one, two] = await Promise.all([0, 1, 2].map(() => checkpointOn(ours)));
+    // The first write goes out alone; the two after it wait for it, and go in one statement.
+    await Promise.all([
+      ours.putWrites(warm!, [["completedSections", ["x"]]], randomUUID()),
+      ours.putWrites(one!, [["__resume__", "one"]], nullTask),
+      ours.putWrites(two!, [["__resume__", "two"]], nullTask),
+    ]);
+    expect((await ours.getTuple(one!))!.pendingWrites).toEqual([[nullTask, "__resume__", "one"]]);
+    expect((await ours.getTuple(two!))!.pendingWrites).toEqual([[nullTask, "__resume__", "two"]]);
+  });
+
+  test("one task with more writes than a statement may carry is stored whole", async () => {
+    // A node that sends thousands of tasks: 9,000 rows of 8 parameters pass PostgreSQL's 65,535.
+    const config = await checkpointOn(ours);
+    const sends = Array.from({ length: 9000 }, (_, index): PendingWrite => [
+      "__pregel_tasks",
+      { index },
+    ]);
+    await ours.putWrites(config, sends, randomUUID());
+    expect((await ours.getTuple(config))!.pendingWrites).toHaveLength(9000);
+  });
+
   test("a write that cannot be stored fails only its own task, not the others sent with it", async () => {
     const config = await checkpointOn(ours);
     // PostgreSQL text cannot hold a NUL character: that task's rows are refused.
