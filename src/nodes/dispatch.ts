@@ -1,5 +1,5 @@
 import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import type { PlanState } from "../schemas/plan.js";
 import type { ReportStateType, WorkerInputType } from "../schemas/state.js";
@@ -26,7 +26,7 @@ export const DISPATCH_DESTINATIONS = ["review_plan", "worker", "replanner", "syn
  *    the thread does that).
  */
 export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig): Command {
-  const configuration = resolveConfiguration(config);
+  const configuration = runConfiguration(config);
   let plan = state.plan!;
   if (plan.status === "review") {
     announce(config, plan, plan.sections);

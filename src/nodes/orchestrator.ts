@@ -3,7 +3,7 @@ import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { PlanError } from "../errors.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
 import { askStructured } from "../models/structured-output.js";
-import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { assignRoles, validateInput, withIds } from "../schemas/input.js";
 import { planSchemaFor, type PlanState } from "../schemas/plan.js";
 import { plannerUserPrompt } from "../schemas/prompts.js";
@@ -32,7 +32,7 @@ export function createOrchestratorNode(dependencies: { models: ChatModelProvider
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
     const input = validateInput(state);
-    const configuration = resolveConfiguration(config);
+    const configuration = runConfiguration(config);
     const current = state.plan;
     const revising = current?.status === "revise";
 

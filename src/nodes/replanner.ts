@@ -2,7 +2,7 @@ import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
 import type { ChatModelProvider } from "../models/chat-models.js";
 import { askStructured } from "../models/structured-output.js";
-import { resolveConfiguration } from "../schemas/configuration.js";
+import { runConfiguration } from "../schemas/configuration.js";
 import { assignRoles, withIds } from "../schemas/input.js";
 import { planSchemaFor, type PlanState } from "../schemas/plan.js";
 import { replanUserPrompt } from "../schemas/prompts.js";
@@ -25,7 +25,7 @@ export function createReplannerNode(dependencies: { models: ChatModelProvider })
     state: ReportStateType,
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
-    const configuration = resolveConfiguration(config);
+    const configuration = runConfiguration(config);
     const plan = state.plan!;
     const round = plan.round + 1;
     const room = configuration.maxSections - plan.sections.length;

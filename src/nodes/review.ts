@@ -1,5 +1,5 @@
 import { Command, Overwrite, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { resolveConfiguration } from "../schemas/configuration.js";
+import { runConfiguration } from "../schemas/configuration.js";
 import { withIds } from "../schemas/input.js";
 import {
   PLAN_REVIEW_ANSWERS,
@@ -23,7 +23,7 @@ import type { ReportStateType } from "../schemas/state.js";
  * It is its own node so that resuming re-runs only the review, never the planner.
  */
 export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConfig): Command {
-  const configuration = resolveConfiguration(config);
+  const configuration = runConfiguration(config);
   const plan = state.plan!;
   const revisionsLeft = Math.max(0, configuration.maxPlanRevisions - plan.revisions);
   let error: string | undefined;

@@ -6,7 +6,7 @@ import { shortMessage } from "../errors.js";
 import type { ChatModelProvider } from "../models/chat-models.js";
 import { OFFLINE_MODEL_NAME, OFFLINE_NOTICE } from "../models/offline-chat-model.js";
 import { askStructuredValue } from "../models/structured-output.js";
-import { resolveConfiguration, type Configuration } from "../schemas/configuration.js";
+import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { aggregatorUserPrompt } from "../schemas/prompts.js";
 import { citationSummary } from "../schemas/citations.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
@@ -54,7 +54,7 @@ export function createSynthesizerNode(dependencies: {
     state: ReportStateType,
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
-    const configuration = resolveConfiguration(config);
+    const configuration = runConfiguration(config);
     // Whether the budget stopped the run is read before the aggregator's own call adds to it.
     const budgetSpent =
       configuration.maxTotalTokens !== undefined &&

@@ -24,7 +24,7 @@ import { rejectsFeature } from "../models/retry-policy.js";
 import { checkCitations, citedClaims } from "../schemas/citations.js";
 import {
   RUN_TOOLS_KEY,
-  resolveConfiguration,
+  runConfiguration,
   type Configuration,
 } from "../schemas/configuration.js";
 import { emitProgress, type ProgressEvent } from "../schemas/events.js";
@@ -89,7 +89,7 @@ export function createWorkerNode(dependencies: WorkerDependencies) {
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
     const { section } = input;
-    const configuration = resolveConfiguration(config);
+    const configuration = runConfiguration(config);
     allowListenersPerTask(config.signal, configuration.maxConcurrency);
     const calls: CallLog = [];
     const warnings: string[] = [];

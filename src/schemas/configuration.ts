@@ -356,20 +356,6 @@ export interface ConfigurationSource {
   context?: unknown;
 }
 
-/** The fields a configuration is read from, and the last resolution (see `resolveConfiguration`). */
-const CONFIGURATION_KEYS = Object.keys(ConfigurationSchema.shape);
-let lastResolved: { values: unknown[]; objects: string; result: Configuration } | undefined;
-
-/** The values of the configuration's fields in `given`, and its object fields as JSON. */
-function readFields(given: Record<string, unknown>): { values: unknown[]; objects: string } {
-  const values = CONFIGURATION_KEYS.map((key) => given[key]);
-  // Objects are compared by content too: one changed in place between runs is a new value.
-  const objects = values.some((value) => typeof value === "object" && value !== null)
-    ? JSON.stringify(values.filter((value) => typeof value === "object"))
-    : "";
-  return { values, objects };
-}
-
 /**
  * Resolves a run's configuration, the one place that does: fields from `config.configurable`
  * (LangGraph Studio, the SDK, and `invoke(input, { configurable })`) overlaid with
@@ -377,26 +363,14 @@ function readFields(given: Record<string, unknown>): { values: unknown[]; object
  * keys such as `thread_id` are ignored.
  */
 export function resolveConfiguration(config?: ConfigurationSource): Configuration {
-  const given: Record<string, unknown> = {
+  const given = {
     ...(config?.configurable ?? {}),
     ...((config?.context as Record<string, unknown> | undefined) ?? {}),
   };
-  // Every task of a step resolves the same values (LangGraph gives each its own copy of them):
-  // the last result again, as a copy, when no field the schema reads has changed.
-  const fields = readFields(given);
-  if (
-    lastResolved &&
-    fields.objects === lastResolved.objects &&
-    fields.values.every((value, index) => value === lastResolved!.values[index])
-  )
-    return { ...lastResolved.result };
   // A preset is a set of defaults: what the run sets explicitly wins.
   const preset = PRESETS[(given as { preset?: PresetName }).preset ?? "report"] ?? {};
   const result = ConfigurationSchema.safeParse({ ...preset, ...given });
-  if (result.success) {
-    lastResolved = { ...fields, result: result.data };
-    return { ...result.data };
-  }
+  if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.map(String).join(".");
   throw new InvalidInputError({
@@ -404,4 +378,44 @@ export function resolveConfiguration(config?: ConfigurationSource): Configuratio
     message: `Invalid configuration "${field}": ${issue.message}.`,
     cause: result.error,
   });
+}
+
+/** The fields a configuration is read from, and the last result of `runConfiguration`. */
+const CONFIGURATION_KEYS = Object.keys(ConfigurationSchema.shape);
+let lastResolved: { values: unknown[]; objects: string; result: Configuration } | undefined;
+
+/**
+ * The configuration a node runs with: `resolveConfiguration`, once per set of values. Every task
+ * of a step resolves the same values (LangGraph gives each task its own copy of them), and parsing
+ * them once per task was a tenth of a zero-latency section's cost, so the nodes share one result.
+ * It is frozen, nested objects too (they are zod's copies, not the caller's), so no node can
+ * change what another reads; a caller that wants its own copy to change uses
+ * `resolveConfiguration`. The values are compared as they are, and objects also by content, so
+ * one changed in place between runs is a new configuration.
+ */
+export function runConfiguration(config?: ConfigurationSource): Configuration {
+  const given: Record<string, unknown> = {
+    ...(config?.configurable ?? {}),
+    ...((config?.context as Record<string, unknown> | undefined) ?? {}),
+  };
+  const values = CONFIGURATION_KEYS.map((key) => given[key]);
+  const objects = values.some((value) => typeof value === "object" && value !== null)
+    ? JSON.stringify(values.filter((value) => typeof value === "object"))
+    : "";
+  if (
+    lastResolved?.objects === objects &&
+    values.every((value, index) => value === lastResolved!.values[index])
+  )
+    return lastResolved.result;
+  const result = deepFreeze(resolveConfiguration(config));
+  lastResolved = { values, objects, result };
+  return result;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }

@@ -1,41 +1,49 @@
-import { resolveConfiguration } from "../../src/schemas/configuration.js";
+import { resolveConfiguration, runConfiguration } from "../../src/schemas/configuration.js";
 
 /**
- * resolveConfiguration reuses its last result when the fields it reads are the same (every task
- * of a step resolves the same values); these pin that nothing stale or shared comes out of it.
+ * The nodes read their configuration through runConfiguration, which resolves each set of values
+ * once (every task of a step resolves the same values) and shares the result; these pin that
+ * nothing stale or changeable comes out of it, and that resolveConfiguration still gives each
+ * caller a configuration of its own.
  */
 describe("resolving a run's configuration", () => {
-  test("the same values give equal, separate results: changing one does not change the next", () => {
-    const configurable = { maxSections: 4, thread_id: "a" };
-    const results = ["a", "b", "c"].map((thread_id) => {
-      const result = resolveConfiguration({ configurable: { ...configurable, thread_id } });
-      const maxSections = result.maxSections;
-      result.maxSections = 99;
-      return maxSections;
-    });
-    expect(results).toEqual([4, 4, 4]);
+  test("the nodes' configuration is resolved once for the same values, and cannot be changed", () => {
+    const first = runConfiguration({ configurable: { maxSections: 4, thread_id: "a" } });
+    const second = runConfiguration({ configurable: { maxSections: 4, thread_id: "b" } });
+    expect(second).toBe(first);
+    expect(() => {
+      first.maxSections = 99;
+    }).toThrow(TypeError);
+    expect(() => {
+      first.sectionReview.maxRevisions = 99;
+    }).toThrow(TypeError);
+    expect(runConfiguration({ configurable: { maxSections: 4 } }).maxSections).toBe(4);
   });
 
   test("a changed value, or an object changed in place, is resolved again", () => {
     const roles = [{ name: "analyst", background: "Be precise." }];
     const configurable = { roles, maxConcurrency: 3 };
-    expect(resolveConfiguration({ configurable }).roles.map((role) => role.name)).toEqual([
-      "analyst",
-    ]);
+    const names = () => runConfiguration({ configurable }).roles.map((role) => role.name);
+    expect(names()).toEqual(["analyst"]);
     roles.push({ name: "critic", background: "Be fair." });
-    expect(resolveConfiguration({ configurable }).roles.map((role) => role.name)).toEqual([
-      "analyst",
-      "critic",
-    ]);
+    expect(names()).toEqual(["analyst", "critic"]);
     expect(
-      resolveConfiguration({ configurable: { ...configurable, maxConcurrency: 5 } }).maxConcurrency,
+      runConfiguration({ configurable: { ...configurable, maxConcurrency: 5 } }).maxConcurrency,
     ).toBe(5);
   });
 
   test("invalid values are still refused, after a valid resolution of the same shape", () => {
-    resolveConfiguration({ configurable: { maxSections: 3 } });
-    expect(() => resolveConfiguration({ configurable: { maxSections: -1 } })).toThrow(
-      /maxSections/,
-    );
+    runConfiguration({ configurable: { maxSections: 3 } });
+    expect(() => runConfiguration({ configurable: { maxSections: -1 } })).toThrow(/maxSections/);
+  });
+
+  test("resolveConfiguration gives every caller a configuration of its own to change", () => {
+    const first = resolveConfiguration({ configurable: { maxSections: 4 } });
+    first.maxSections = 99;
+    first.sectionReview.maxRevisions = 7;
+    const second = resolveConfiguration({ configurable: { maxSections: 4 } });
+    expect(second.maxSections).toBe(4);
+    expect(second.sectionReview.maxRevisions).not.toBe(7);
+    expect(Object.isFrozen(second)).toBe(false);
   });
 });
