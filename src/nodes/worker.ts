@@ -22,11 +22,7 @@ import {
 import { reviewSection } from "../models/section-reviewer.js";
 import { rejectsFeature } from "../models/retry-policy.js";
 import { checkCitations, citedClaims } from "../schemas/citations.js";
-import {
-  RUN_TOOLS_KEY,
-  runConfiguration,
-  type Configuration,
-} from "../schemas/configuration.js";
+import { RUN_TOOLS_KEY, runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress, type ProgressEvent } from "../schemas/events.js";
 import {
   TOOL_USE_PROMPT,
