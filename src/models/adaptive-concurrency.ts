@@ -180,14 +180,23 @@ function announced(
 const DEFAULT_INITIAL_CONCURRENCY = 10;
 /** Most rounds of successes asked for before probing a limit that was refused before. */
 const MAX_PROBE_ROUNDS = 16;
+/**
+ * A request in flight this long without an answer was taken by the server: one over its limit is
+ * refused at once. Before the first refusal it counts as a success for the ramp, so a server
+ * whose answers take many seconds (a local model writing a section) is not ramped up one answer
+ * at a time.
+ */
+export const ACCEPTED_AFTER_MS = 1_000;
 
 /**
  * Bounds the requests one model client has in flight, adapting the bound to the provider:
  *
  * 1. It starts at `initialConcurrency` and, until the provider first refuses, grows by one for
- *    every success while requests wait (doubling each round trip, as TCP's slow start), or at
- *    once to `maxConcurrency` when the provider's rate-limit headers leave room for that many
- *    requests and the tokens of those waiting (a provider that says nothing gets the ramp).
+ *    every success while requests wait (doubling each round trip, as TCP's slow start), and for
+ *    every request still in flight after `ACCEPTED_AFTER_MS` (taken, as a refusal comes at
+ *    once; so slow answers do not slow the ramp), or at once to `maxConcurrency` when the
+ *    provider's rate-limit headers leave room for that many requests and the tokens of those
+ *    waiting (a provider that says nothing gets the ramp).
  * 2. A 429 that does not say when to come back means "too many at once": the limit drops to the
  *    requests still in flight (and by at least one), so a burst of refusals settles on what the
  *    provider accepted.
@@ -330,15 +339,30 @@ export class AdaptiveConcurrencyLimiter {
     this.started.set(sequence, waiter.cost);
     let reported = false;
     let released = false;
+    let accepted: unknown;
+    const stopWatching = () => {
+      if (accepted !== undefined) this.clock.clearTimeout(accepted);
+      accepted = undefined;
+    };
+    if (this.slowStart && this.limit < this.maxConcurrency) {
+      accepted = this.clock.setTimeout(() => {
+        accepted = undefined;
+        if (this.slowStart && this.line.length > 0) this.increase();
+      }, ACCEPTED_AFTER_MS);
+      // Not a reason to keep the process running: the request's own I/O is.
+      (accepted as { unref?: () => void }).unref?.();
+    }
     waiter.grant({
       report: (signal) => {
         if (reported) return;
         reported = true;
+        stopWatching();
         this.learn(signal, sequence);
       },
       release: () => {
         if (released) return;
         released = true;
+        stopWatching();
         this.started.delete(sequence);
         this.inFlight -= 1;
         this.drain();

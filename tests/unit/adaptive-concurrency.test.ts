@@ -197,6 +197,24 @@ describe("AdaptiveConcurrencyLimiter", () => {
     expect(result.elapsedMs).toBeLessThanOrEqual(2200);
   });
 
+  test("slow answers do not slow the ramp: a request still in flight after a second counts as taken", async () => {
+    // A local model server taking 10 s an answer and as many requests as it is sent. Counting only
+    // answers, the ramp took a round trip per doubling (10, 20, 40, 64: 40 s for 100 requests).
+    const result = await simulate({ n: 100, capacity: 1000, max: 64, latencyMs: 10_000 });
+    expect(result.refused).toBe(0);
+    expect(result.mostAllowed).toBe(64);
+    expect(result.elapsedMs).toBeLessThan(25_000);
+  });
+
+  test("with slow answers, a provider that takes 10 at once still costs few 429s", async () => {
+    const result = await simulate({ n: 100, capacity: 10, max: 50, latencyMs: 10_000 });
+    expect(result.mostAtProvider).toBe(10);
+    expect(result.mostAllowed).toBeLessThanOrEqual(50);
+    expect(result.refused).toBeLessThanOrEqual(20);
+    // Ten rounds of 10 s, and one for the retried ones at most.
+    expect(result.elapsedMs).toBeLessThanOrEqual(110_000);
+  });
+
   test("a limit that was refused is probed less and less often", async () => {
     const result = await simulate({ n: 2000, capacity: 10, max: 50 });
     // 200 rounds at 10: one probe per round would be ~200 429s; doubling waits keep it near 1 in 16.
