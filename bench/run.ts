@@ -429,7 +429,7 @@ function renderTargets(): string[] {
         const ideal = LATENCY_MS + Math.ceil(sizes.limited / sizes.limit) * LATENCY_MS;
         const share = ideal / row.wallMs;
         return {
-          value: `${row.failed} failed, ${Math.round(100 * share)}%, ${row.server?.rejected ?? "?"} 429s`,
+          value: `${row.failed} failed, ${(100 * share).toFixed(1)}%, ${row.server?.rejected ?? "?"} 429s`,
           met: row.failed === 0 && share >= 0.9,
         };
       },
