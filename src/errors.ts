@@ -29,6 +29,31 @@ export class InvalidInputError extends OrchestratorWorkersError {
   }
 }
 
+/**
+ * A model server did not answer at all: nothing listens at its address, the name does not
+ * resolve, or the connection was cut before an answer. The OpenAI SDK reports this as
+ * "Connection error." and keeps this error as the cause; `shortMessage` shows this one instead.
+ */
+export class ModelServerUnreachableError extends OrchestratorWorkersError {
+  constructor(options: { origin: string; reason: string; cause?: unknown }) {
+    super(
+      "ModelServerUnreachableError",
+      `The model server at ${options.origin} did not answer (${options.reason}): is it running, and is its address right (OPENAI_BASE_URL, or the base URL of the model's provider)?`,
+      { cause: options.cause },
+    );
+  }
+}
+
+/** The first of this package's errors in `error`'s chain of causes, if `error` is not one. */
+export function ownCause(error: unknown): OrchestratorWorkersError | undefined {
+  let current = (error as { cause?: unknown } | null)?.cause;
+  for (let depth = 0; depth < 8 && current !== undefined && current !== null; depth += 1) {
+    if (OrchestratorWorkersError.isInstance(current)) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /** The planner returned no usable plan. `plan` holds what came back, for debugging. */
 export class PlanError extends OrchestratorWorkersError {
   readonly plan: unknown;
@@ -67,13 +92,16 @@ export class SectionError extends OrchestratorWorkersError {
 /**
  * An error as one line a person reads (at most `maxLength` characters): its name (unless
  * `withName` is false) and message, newlines folded. The one way this package shortens an error
- * for the state, a report or a terminal.
+ * for the state, a report or a terminal. An error that wraps one of this package's (the OpenAI
+ * SDK's "Connection error." around a `ModelServerUnreachableError`) is shown as the one it wraps.
  */
 export function shortMessage(
   error: unknown,
   options: { maxLength?: number; withName?: boolean } = {},
 ): string {
   const { maxLength = 300, withName = true } = options;
+  // A library's wrapper around one of this package's errors says less than it does.
+  if (!OrchestratorWorkersError.isInstance(error)) error = ownCause(error) ?? error;
   const text =
     error instanceof Error
       ? withName

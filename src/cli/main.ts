@@ -13,7 +13,13 @@ import { pathToFileURL } from "node:url";
 import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { Command as GraphCommand } from "@langchain/langgraph";
 import { readEnvironment, secretsOf, type Environment } from "../env.js";
-import { InvalidInputError, OrchestratorWorkersError, redact, shortMessage } from "../errors.js";
+import {
+  InvalidInputError,
+  OrchestratorWorkersError,
+  ownCause,
+  redact,
+  shortMessage,
+} from "../errors.js";
 import { buildGraph } from "../graph/graph.js";
 import { mcpSecretsOf, type McpServerConnections } from "../tools/mcp.js";
 import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
@@ -120,7 +126,8 @@ export async function runCli(
       say(`error: ${error.message}\n`);
       return 2;
     }
-    const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
+    const kind =
+      OrchestratorWorkersError.isInstance(error) || ownCause(error) ? "" : " (unexpected)";
     const message = shortMessage(error, { withName: false, maxLength: 2000 });
     say(`error${kind}: ${message}${resumeHint ? ` ${resumeHint}` : ""}\n`);
     return 1;

@@ -1,5 +1,5 @@
 import { classifyRateLimitError } from "@langchain/core/utils/async_caller";
-import { redact } from "../errors.js";
+import { ModelServerUnreachableError, redact } from "../errors.js";
 import {
   readRateLimitHeaders,
   type AdaptiveConcurrencyLimiter,
@@ -54,7 +54,11 @@ export function createModelFetch(options: ModelFetchOptions = {}): typeof fetch 
   const { timeoutMs, secrets = [], limiter, rateLimitRetries = 0 } = options;
   const send = async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
     const signal = timeoutMs ? withTimeout(init?.signal ?? undefined, timeoutMs) : init?.signal;
-    return { response: await fetch(input, { ...init, signal }), signal: signal ?? undefined };
+    try {
+      return { response: await fetch(input, { ...init, signal }), signal: signal ?? undefined };
+    } catch (error) {
+      throw signal?.aborted ? error : unreachable(input, error);
+    }
   };
   if (!limiter) {
     return async (input, init) => {
@@ -95,6 +99,32 @@ export function createModelFetch(options: ModelFetchOptions = {}): typeof fetch 
       return errorResponse(response, text, { [RATE_LIMIT_HANDLED_HEADER]: String(attempt) });
     }
   };
+}
+
+/**
+ * A request that got no answer at all, as an error that says where it went (the origin, without
+ * credentials or path) and why (undici's cause: ECONNREFUSED, ENOTFOUND, ...).
+ */
+function unreachable(input: Parameters<typeof fetch>[0], error: unknown): unknown {
+  let origin: string;
+  try {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    origin = url.origin;
+  } catch {
+    return error;
+  }
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const reason =
+    typeof cause?.code === "string"
+      ? cause.code
+      : typeof cause?.message === "string"
+        ? cause.message
+        : error instanceof Error
+          ? error.message
+          : String(error);
+  // fetch's own messages may quote the URL, credentials and all.
+  const safeReason = reason.replace(/\/\/[^/@\s]*@/g, "//");
+  return new ModelServerUnreachableError({ origin, reason: safeReason, cause: error });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
@@ -58,6 +59,24 @@ describe("CLI", () => {
       /^Tokens: [\d,]+ in, [\d,]+ out, [\d,]+ in all; estimated cost unknown \(no price for local-model\)\.$/m,
     );
     for (const text of [result.stdout, result.stderr, report]) expect(text).not.toContain(API_KEY);
+  });
+
+  test("a model server that does not answer is named, with why, in one line", async () => {
+    // A port nothing listens on: taken from the system, then given back.
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, "127.0.0.1", done));
+    const { port } = closed.address() as { port: number };
+    await new Promise((done) => closed.close(done));
+    const result = await runCli(["How tides work", "--model", "local-model"], {
+      env: { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: API_KEY },
+      directory,
+    });
+    expect(result.code).toBe(1);
+    // Was "error (unexpected): Connection error.", which named neither the server nor the cause.
+    expect(result.stderr).toContain(
+      `error: The model server at http://127.0.0.1:${port} did not answer (ECONNREFUSED): is it running`,
+    );
+    expect(result.stderr).not.toContain(API_KEY);
   });
 
   test("--plan writes a ready-made plan without a plan call", async () => {
