@@ -123,6 +123,7 @@ export { McpServerSchema, type McpServer } from "./schemas/configuration.js";
 export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
 export {
   InvalidInputError,
+  ModelServerUnreachableError,
   OrchestratorWorkersError,
   PlanError,
   SectionError,
