@@ -8,11 +8,12 @@ import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 describe("report graph with a scripted model", () => {
   test("plans once, writes one section per planned section, and assembles them in plan order", async () => {
     const plan = defaultPlan(5);
-    // Later sections answer first, so arrival order is the reverse of plan order.
+    // Later sections answer first, so arrival order is the reverse of plan order: 40 ms apart, as
+    // a loaded machine may start the tasks several milliseconds apart (5 ms was once not enough).
     const model = new ScriptedChatModel({
       plan,
       delayMs: (call) =>
-        call.toolChoice ? 0 : 5 * (10 - Number(/Part (\d+)/.exec(call.prompt)?.[1])),
+        call.toolChoice ? 0 : 40 * (6 - Number(/Part (\d+)/.exec(call.prompt)?.[1])),
     });
     const graph = buildGraph({ model });
 
