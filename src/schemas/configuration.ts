@@ -363,10 +363,7 @@ export interface ConfigurationSource {
  * keys such as `thread_id` are ignored.
  */
 export function resolveConfiguration(config?: ConfigurationSource): Configuration {
-  const given = {
-    ...(config?.configurable ?? {}),
-    ...((config?.context as Record<string, unknown> | undefined) ?? {}),
-  };
+  const given = givenFields(config);
   // A preset is a set of defaults: what the run sets explicitly wins.
   const preset = PRESETS[(given as { preset?: PresetName }).preset ?? "report"] ?? {};
   const result = ConfigurationSchema.safeParse({ ...preset, ...given });
@@ -380,6 +377,14 @@ export function resolveConfiguration(config?: ConfigurationSource): Configuratio
   });
 }
 
+/** What a run's config gives: `configurable` overlaid with `context`. */
+function givenFields(config: ConfigurationSource | undefined): Record<string, unknown> {
+  return {
+    ...(config?.configurable ?? {}),
+    ...((config?.context as Record<string, unknown> | undefined) ?? {}),
+  };
+}
+
 /** The fields a configuration is read from, and the last result of `runConfiguration`. */
 const CONFIGURATION_KEYS = Object.keys(ConfigurationSchema.shape);
 let lastResolved: { values: unknown[]; objects: string; result: Configuration } | undefined;
@@ -388,16 +393,12 @@ let lastResolved: { values: unknown[]; objects: string; result: Configuration } 
  * The configuration a node runs with: `resolveConfiguration`, once per set of values. Every task
  * of a step resolves the same values (LangGraph gives each task its own copy of them), and parsing
  * them once per task was a tenth of a zero-latency section's cost, so the nodes share one result.
- * It is frozen, nested objects too (they are zod's copies, not the caller's), so no node can
- * change what another reads; a caller that wants its own copy to change uses
- * `resolveConfiguration`. The values are compared as they are, and objects also by content, so
- * one changed in place between runs is a new configuration.
+ * It is a frozen copy, nested objects too, so no node can change what another reads; a caller
+ * that wants its own copy to change uses `resolveConfiguration`. The values are compared as they
+ * are, and objects also by content, so one changed in place between runs is a new configuration.
  */
 export function runConfiguration(config?: ConfigurationSource): Configuration {
-  const given: Record<string, unknown> = {
-    ...(config?.configurable ?? {}),
-    ...((config?.context as Record<string, unknown> | undefined) ?? {}),
-  };
+  const given = givenFields(config);
   const values = CONFIGURATION_KEYS.map((key) => given[key]);
   const objects = values.some((value) => typeof value === "object" && value !== null)
     ? JSON.stringify(values.filter((value) => typeof value === "object"))
@@ -407,7 +408,8 @@ export function runConfiguration(config?: ConfigurationSource): Configuration {
     values.every((value, index) => value === lastResolved!.values[index])
   )
     return lastResolved.result;
-  const result = deepFreeze(resolveConfiguration(config));
+  // A copy to freeze: zod's result shares objects with the defaults (DEFAULT_ROLES' roles).
+  const result = deepFreeze(structuredClone(resolveConfiguration(config)));
   lastResolved = { values, objects, result };
   return result;
 }

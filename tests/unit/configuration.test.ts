@@ -1,4 +1,8 @@
-import { resolveConfiguration, runConfiguration } from "../../src/schemas/configuration.js";
+import {
+  DEFAULT_ROLES,
+  resolveConfiguration,
+  runConfiguration,
+} from "../../src/schemas/configuration.js";
 
 /**
  * The nodes read their configuration through runConfiguration, which resolves each set of values
@@ -45,5 +49,9 @@ describe("resolving a run's configuration", () => {
     expect(second.maxSections).toBe(4);
     expect(second.sectionReview.maxRevisions).not.toBe(7);
     expect(Object.isFrozen(second)).toBe(false);
+    // Freezing the nodes' copy froze the package's defaults once (a review finding).
+    runConfiguration({ configurable: { maxSections: 5 } });
+    expect(Object.isFrozen(resolveConfiguration({}).roles[0])).toBe(false);
+    expect(Object.isFrozen(DEFAULT_ROLES[0])).toBe(false);
   });
 });
