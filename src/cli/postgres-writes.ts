@@ -78,6 +78,9 @@ export function withOneStatementWrites(
       taskId: string,
     ): Promise<void> {
       if (writes.length === 0) return;
+      // More rows than one statement may carry (a node that sends thousands of tasks): the
+      // saver's own transaction, which keeps them all or none.
+      if (writes.length > MAX_ROWS) return super.putWrites(config, writes, taskId);
       const rows = await this._dumpWrites(
         config.configurable?.thread_id as string,
         config.configurable?.checkpoint_ns as string,
@@ -85,9 +88,6 @@ export function withOneStatementWrites(
         taskId,
         writes,
       );
-      // More rows than one statement may carry (a node that sends thousands of tasks): the
-      // saver's own transaction, which keeps them all or none.
-      if (rows.length > MAX_ROWS) return super.putWrites(config, writes, taskId);
       const special = writes.every(([channel]) => channel in WRITES_IDX_MAP);
       await new Promise<void>((resolve, reject) => {
         this.queued.push({ rows, special, resolve, reject });
