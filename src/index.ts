@@ -1,7 +1,21 @@
 /**
- * Public API: build the report graph with your own models and checkpointer, or use the compiled
- * default `graph`; run it with `invoke` or `stream`.
+ * Public API: the orchestrator-workers pattern for any task (`createOrchestratorWorkers`), and the
+ * report graph built on it (build it with your own models and checkpointer, or use the compiled
+ * default `graph`); run either with `invoke` or `stream`.
  */
+export {
+  createOrchestratorWorkers,
+  type GivenSubtask,
+  type OrchestratorWorkersOptions,
+  type PlannedSubtask,
+  type PlannerFunction,
+  type ReplanFunction,
+  type Worker,
+  type WorkerFunction,
+  type WorkerInput as SubtaskWorkerInput,
+} from "./graph/orchestrator-workers.js";
+export type { SynthesisInput } from "./nodes/synthesize.js";
+export { MAX_REQUEST_LENGTH, orchestratorWorkersSchemas } from "./schemas/subtasks.js";
 export {
   buildGraph,
   createReportGraph,

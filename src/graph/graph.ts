@@ -1,41 +1,37 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { IterableReadableStream } from "@langchain/core/utils/stream";
-import {
-  CompiledStateGraph,
-  END,
-  START,
-  StateGraph,
-  type BaseCheckpointSaver,
-} from "@langchain/langgraph";
+import type { BaseCheckpointSaver, LangGraphRunnableConfig } from "@langchain/langgraph";
 import { readEnvironment, secretsOf, type Environment } from "../env.js";
 import { redact } from "../errors.js";
 import { createChatModelProvider } from "../models/chat-models.js";
-import { DISPATCH_DESTINATIONS, dispatch } from "../nodes/dispatch.js";
-import { createOrchestratorNode } from "../nodes/orchestrator.js";
-import { createReplannerNode } from "../nodes/replanner.js";
-import { reviewPlan } from "../nodes/review.js";
+import { createReportPlanner, createReportReplanner } from "../models/report-planner.js";
+import { createSectionWork } from "../nodes/section-worker.js";
 import { createSynthesizerNode } from "../nodes/synthesizer.js";
-import { createWorkerNode } from "../nodes/worker.js";
+import { assignRoles } from "../schemas/input.js";
+import type { CompletedSection, Section } from "../schemas/section.js";
+import type { CoreSubtask } from "../schemas/shape.js";
+import { RUN_TOOLS_KEY, resolveConfiguration } from "../schemas/configuration.js";
 import {
-  ConfigurationSchema,
-  DEFAULT_MAX_CONCURRENCY,
-  RUN_TOOLS_KEY,
-  resolveConfiguration,
-} from "../schemas/configuration.js";
-import { ReportInput, ReportOutput, ReportState, WorkerInput } from "../schemas/state.js";
+  REPORT_SHAPE,
+  ReportInput,
+  ReportOutput,
+  ReportState,
+  WorkerInput,
+} from "../schemas/state.js";
 import {
   openMcpServers,
   parseMcpServers,
   type McpServers,
   type McpServersInput,
 } from "../tools/mcp.js";
+import { TaskBoundGraph } from "./compiled.js";
+import { assembleOrchestratorWorkers } from "./orchestrator-workers.js";
 
 /** Name of the compiled graph: the graph id in `langgraph.json` and the root run's name in traces. */
 export const GRAPH_NAME = "report";
 
-/** Tag on every run of this graph, so its traces are easy to find in LangSmith. */
-export const TRACE_TAG = "orchestrator-workers";
+export { TRACE_TAG } from "./compiled.js";
 
 /** Options of `createReportGraph` and `buildGraph`. */
 export interface ReportGraphOptions {
@@ -78,9 +74,11 @@ export interface BuildGraphOptions extends ReportGraphOptions {
 }
 
 /**
- * Creates the uncompiled report graph: orchestrator → dispatch → (review_plan) → one `Send` per
- * section → worker → dispatch → (replanner → dispatch) → synthesizer. Dispatch is the one node
- * that sends workers; every other node hands back to it. Compile it yourself to add a
+ * Creates the uncompiled report graph, the flagship use of the orchestrator-workers core
+ * (`assembleOrchestratorWorkers`, which `createOrchestratorWorkers` builds on too): orchestrator →
+ * dispatch → (review_plan) → one `Send` per section → worker → dispatch → (replanner → dispatch) →
+ * synthesizer. Its planner is the planner model, its worker writes a section (tools, review,
+ * citations), its synthesizer assembles the Markdown report. Compile it yourself to add a
  * checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
@@ -97,40 +95,33 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
   });
   const redactSecrets = (text: string) => redact(text, secrets ?? secretsOf(currentEnvironment()));
-  return new StateGraph({
-    state: ReportState,
-    input: ReportInput,
-    output: ReportOutput,
-    context: ConfigurationSchema,
-  })
-    .addNode("orchestrator", createOrchestratorNode({ models }))
-    .addNode("dispatch", dispatch, { ends: [...DISPATCH_DESTINATIONS] })
-    .addNode("review_plan", reviewPlan, { ends: ["orchestrator", "dispatch"] })
-    .addNode("worker", createWorkerNode({ models, tools, redact: redactSecrets }), {
-      input: WorkerInput,
-    })
-    .addNode("replanner", createReplannerNode({ models }))
-    .addNode("synthesizer", createSynthesizerNode({ models, redact: redactSecrets }))
-    .addEdge(START, "orchestrator")
-    .addEdge("orchestrator", "dispatch")
-    .addEdge("worker", "dispatch")
-    .addEdge("replanner", "dispatch")
-    .addEdge("synthesizer", END);
+  return assembleOrchestratorWorkers({
+    schemas: { State: ReportState, Input: ReportInput, Output: ReportOutput, WorkerInput },
+    shape: REPORT_SHAPE,
+    plan: createReportPlanner(models),
+    replan: createReportReplanner(models),
+    assign: (sections, configuration) =>
+      assignRoles(
+        sections as unknown as Section[],
+        configuration.roles,
+      ) as unknown as CoreSubtask[],
+    work: createSectionWork({ models, tools, redact: redactSecrets }),
+    describe: (section) => ({ characters: (section as CompletedSection).content.length }),
+    redact: redactSecrets,
+    synthesizer: createSynthesizerNode({ models, redact: redactSecrets }) as (
+      state: Record<string, unknown>,
+      config: LangGraphRunnableConfig,
+    ) => Promise<Record<string, unknown>>,
+  });
 }
 
 type CompiledReportGraph = ReturnType<ReturnType<typeof createReportGraph>["compile"]>;
 type StreamInput = Parameters<CompiledReportGraph["stream"]>[0];
 type StreamOptions = Parameters<CompiledReportGraph["stream"]>[1];
 
-// LangGraph takes the bound on tasks running at once (how many workers it starts) only from a
-// run's top-level `maxConcurrency`; no public hook lets the run's configuration set it, and its
-// task loop slows down with every task running at once (bench/NOTES.md). So the compiled graph is
-// a subclass whose `stream` (which `invoke`, `streamEvents` and the dev server all go through)
-// defaults it to the configured `maxConcurrency`; LangGraph's own `withConfig` copies keep the
-// class. Pinned by tests/unit/graph.test.ts ("sections written at once are bounded...").
-// The base is typed loosely here because `stream`'s generic overloads cannot be restated in an
-// override; `buildGraph` gives the instance back its full compiled-graph type.
-const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
+// The report's compiled graph adds per-run MCP servers to the core's task-bound graph; the base
+// is typed loosely (see `TaskBoundGraph`), `buildGraph` gives the instance its full type back.
+const CompiledBase = TaskBoundGraph as unknown as new (fields: object) => {
   stream(input: StreamInput, options?: StreamOptions): Promise<unknown>;
 };
 
@@ -150,7 +141,7 @@ class ReportGraph extends CompiledBase {
 
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
     const servers = { ...this.buildMcpServers, ...runMcpServers(options) };
-    if (Object.keys(servers).length === 0) return super.stream(input, withTaskBound(options));
+    if (Object.keys(servers).length === 0) return super.stream(input, options);
     const connections = await openMcpServers(servers);
     try {
       const configurable = { ...options?.configurable };
@@ -162,14 +153,11 @@ class ReportGraph extends CompiledBase {
         ...connections.tools,
       ];
       const context = options?.context as Record<string, unknown> | undefined;
-      const run = (await super.stream(
-        input,
-        withTaskBound({
-          ...options,
-          configurable,
-          ...(context ? { context: withoutMcpServers(context) } : {}),
-        } as StreamOptions),
-      )) as ReadableStream<unknown>;
+      const run = (await super.stream(input, {
+        ...options,
+        configurable,
+        ...(context ? { context: withoutMcpServers(context) } : {}),
+      } as StreamOptions)) as ReadableStream<unknown>;
       return closingWhenDone(run, () => connections.close());
     } catch (error) {
       await connections.close();
@@ -245,35 +233,14 @@ export function buildGraph(options: BuildGraphOptions = {}): CompiledReportGraph
   const buildMcpServers = mcpServers
     ? parseMcpServers(mcpServers, { origin: "buildGraph({ mcpServers })" })
     : undefined;
-  const compiled = createReportGraph(graphOptions)
-    .compile({ checkpointer, name })
-    .withConfig({ tags: [TRACE_TAG] });
+  // Compiled by the core's builder: task-bound and tagged `TRACE_TAG`.
+  const compiled = createReportGraph(graphOptions).compile({ checkpointer, name });
   const graph = new ReportGraph({
     ...compiled,
     buildMcpServers,
   }) as unknown as CompiledReportGraph;
   graph.name = name;
   return graph;
-}
-
-/**
- * LangGraph's task loop stops a step after its first task when it may run only one at a time (its
- * loop ends once no task is running, before starting the rest: bench/NOTES.md §8), so the task
- * bound is never below 2. With `maxConcurrency: 1` the model clients still send one request at a
- * time.
- */
-const MIN_TASK_BOUND = 2;
-
-function withTaskBound(options: StreamOptions): StreamOptions {
-  const configured =
-    options?.maxConcurrency ??
-    (options?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
-    (options?.configurable as { maxConcurrency?: unknown } | undefined)?.maxConcurrency;
-  const bound =
-    typeof configured === "number" && Number.isInteger(configured) && configured > 0
-      ? configured
-      : DEFAULT_MAX_CONCURRENCY;
-  return { ...options, maxConcurrency: Math.max(MIN_TASK_BOUND, bound) } as StreamOptions;
 }
 
 /** The compiled report graph that LangGraph Studio and the dev server load through `langgraph.json`. */

@@ -1,21 +1,26 @@
 import { Command, Send, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
-import type { PlanState } from "../schemas/plan.js";
-import type { ReportStateType, WorkerInputType } from "../schemas/state.js";
+import {
+  readState,
+  writeUpdate,
+  type CorePlan,
+  type CoreSubtask,
+  type StateShape,
+} from "../schemas/shape.js";
 import { tokensUsed } from "../schemas/usage.js";
 
 /** Where dispatch may send the run. */
 export const DISPATCH_DESTINATIONS = ["review_plan", "worker", "replanner", "synthesizer"] as const;
 
 /**
- * The dispatch node, the one place that announces plans and sends workers. It runs after every
+ * Creates the dispatch node, the one place that announces plans and sends workers. It runs after every
  * planning step and after every wave of workers (the join):
  * 1. a plan awaiting review is announced (`plan_ready`) and goes to `review_plan`;
  * 2. a plan just approved (planned, kept from the thread, edited, or grown by a later round) is
  *    announced, only its new sections for a later round, and marked as being written;
- * 3. sends one `Send("worker", { topic, section, dependencies })` per pending section whose
- *    dependencies are all written: all at once, or, under a token budget (`maxTotalTokens`), a wave
+ * 3. sends one `Send("worker", { request, subtask, dependencies })` (under the shape's key names:
+ *    the report's is `{ topic, section, dependencies }`) per pending section whose dependencies are all written: all at once, or, under a token budget (`maxTotalTokens`), a wave
  *    of at most `maxConcurrency` sections after checking the tokens used so far (from the stored
  *    calls, so the check holds across a crash and resume); waves are announced (`wave_started`)
  *    when there are dependencies or a budget;
@@ -25,26 +30,40 @@ export const DISPATCH_DESTINATIONS = ["review_plan", "worker", "replanner", "syn
  *    to the synthesizer. A section that failed in this run is not retried within it (a re-run of
  *    the thread does that).
  */
-export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig): Command {
+export function createDispatchNode(shape: StateShape) {
+  return function dispatch(
+    graphState: Record<string, unknown>,
+    config: LangGraphRunnableConfig,
+  ): Command {
+    return route(shape, readState(shape, graphState), config);
+  };
+}
+
+function route(
+  shape: StateShape,
+  state: ReturnType<typeof readState>,
+  config: LangGraphRunnableConfig,
+): Command {
   const configuration = runConfiguration(config);
+  const write = (update: Parameters<typeof writeUpdate>[1]) => writeUpdate(shape, update);
   let plan = state.plan!;
   if (plan.status === "review") {
-    announce(config, plan, plan.sections);
+    announce(shape, config, plan, plan.subtasks);
     return new Command({ goto: "review_plan" });
   }
   if (plan.status === "approved") {
     const announced =
       plan.source === "replan"
-        ? plan.sections.filter((section) => section.round === plan.round)
-        : plan.sections;
-    announce(config, plan, announced);
+        ? plan.subtasks.filter((section) => section.round === plan.round)
+        : plan.subtasks;
+    announce(shape, config, plan, announced);
     plan = { ...plan, status: "writing" };
   }
   const update = plan === state.plan ? {} : { plan };
 
-  const written = new Map(state.completedSections.map((section) => [section.id, section]));
-  const failed = new Set(state.failedSections.map((section) => section.id));
-  const pending = plan.sections.filter(
+  const written = new Map(state.results.map((entry) => [entry.id, entry]));
+  const failed = new Set(state.failed.map((entry) => entry.id));
+  const pending = plan.subtasks.filter(
     (section) => !written.has(section.id) && !failed.has(section.id),
   );
   const ready = pending.filter((section) =>
@@ -55,76 +74,79 @@ export function dispatch(state: ReportStateType, config: LangGraphRunnableConfig
   const budgetSpent = budget !== undefined && used >= budget;
 
   if (ready.length > 0 && budgetSpent) {
-    const skipped = plan.sections.filter((section) => !written.has(section.id)).length;
+    const skipped = plan.subtasks.filter((section) => !written.has(section.id)).length;
     return new Command({
-      update: {
+      update: write({
         ...update,
         warnings: [
-          `The token budget (maxTotalTokens ${budget}) was reached after ${used} tokens: ${skipped} section${skipped === 1 ? " was" : "s were"} not started.`,
+          `The token budget (maxTotalTokens ${budget}) was reached after ${used} tokens: ${skipped} ${shape.noun}${skipped === 1 ? " was" : "s were"} not started.`,
         ],
-      },
+      }),
       goto: "synthesizer",
     });
   }
   if (ready.length > 0) {
     const wave = budget === undefined ? ready : ready.slice(0, configuration.maxConcurrency);
-    if (budget !== undefined || plan.sections.some((section) => section.dependsOn?.length)) {
+    if (budget !== undefined || plan.subtasks.some((section) => section.dependsOn?.length)) {
       emitProgress(config, {
         type: "wave_started",
-        sections: wave.map(({ id, name }) => ({ id, name })),
+        sections: wave.map((subtask) => ({ id: subtask.id, name: shape.label(subtask) })),
       });
     }
-    return new Command({ update, goto: wave.map((section) => send(state, section, written)) });
+    return new Command({
+      update: write(update),
+      goto: wave.map((subtask) => send(shape, plan.request, subtask, written)),
+    });
   }
 
   // Nothing can be sent: what is still pending waits on a section that failed.
   if (pending.length > 0) {
     return new Command({
-      update: {
+      update: write({
         ...update,
         warnings: [
-          `${pending.length} section${pending.length === 1 ? " was" : "s were"} not written because a section they depend on failed: ${pending.map((section) => section.id).join(", ")}.`,
+          `${pending.length} ${shape.noun}${pending.length === 1 ? " was" : "s were"} not ${shape.noun === "section" ? "written" : "done"} because a ${shape.noun} they depend on failed: ${pending.map((section) => section.id).join(", ")}.`,
         ],
-      },
+      }),
       goto: "synthesizer",
     });
   }
   return new Command({
-    update,
+    update: write(update),
     goto: anotherRound(plan, configuration, budgetSpent) ? "replanner" : "synthesizer",
   });
 }
 
 /** True when the written round may be followed by another planning round. */
-function anotherRound(plan: PlanState, configuration: Configuration, budgetSpent: boolean) {
+function anotherRound(plan: CorePlan, configuration: Configuration, budgetSpent: boolean) {
   return plan.status === "writing" && !budgetSpent && plan.round < configuration.maxPlanningRounds;
 }
 
+/** One worker's `Send`: the request, its own subtask, and the results it depends on. */
 function send(
-  state: ReportStateType,
-  section: PlanState["sections"][number],
-  written: Map<string, { name: string; content: string }>,
-): Send<"worker", WorkerInputType> {
-  const dependencies = (section.dependsOn ?? []).map((id) => {
-    const { name, content } = written.get(id)!;
-    return { id, name, content };
-  });
+  shape: StateShape,
+  request: string,
+  subtask: CoreSubtask,
+  written: Map<string, { id: string }>,
+): Send {
+  const dependencies = (subtask.dependsOn ?? []).map((id) => shape.dependency(written.get(id)!));
   return new Send("worker", {
-    topic: state.topic,
-    section,
+    [shape.keys.request]: request,
+    [shape.keys.subtask]: subtask,
     ...(dependencies.length ? { dependencies } : {}),
   });
 }
 
 function announce(
+  shape: StateShape,
   config: LangGraphRunnableConfig,
-  plan: PlanState,
-  sections: PlanState["sections"],
+  plan: CorePlan,
+  subtasks: CoreSubtask[],
 ): void {
   emitProgress(config, {
     type: "plan_ready",
     source: plan.source,
     ...(plan.source === "replan" ? { round: plan.round } : {}),
-    sections: sections.map(({ id, name }) => ({ id, name })),
+    sections: subtasks.map((subtask) => ({ id: subtask.id, name: shape.label(subtask) })),
   });
 }

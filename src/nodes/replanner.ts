@@ -1,93 +1,86 @@
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { LangGraphRunnableConfig } from "@langchain/langgraph";
-import type { ChatModelProvider } from "../models/chat-models.js";
-import { askStructured } from "../models/structured-output.js";
-import { runConfiguration } from "../schemas/configuration.js";
-import { assignRoles, withIds } from "../schemas/input.js";
-import { planSchemaFor, type PlanState } from "../schemas/plan.js";
-import { replanUserPrompt } from "../schemas/prompts.js";
-import type { Section } from "../schemas/section.js";
-import type { ReportStateType, ReportUpdate } from "../schemas/state.js";
+import { runConfiguration, type Configuration } from "../schemas/configuration.js";
+import {
+  inPlanOrder,
+  readState,
+  writeUpdate,
+  type CorePlan,
+  type CoreSubtask,
+  type Replanner,
+  type StateShape,
+} from "../schemas/shape.js";
 
 /**
- * Creates the replanner node, a later planning round (reached from dispatch when a round's sections
- * are written and `maxPlanningRounds` allows another):
- * 1. with no room left under `maxSections`, marks the plan complete without a model call;
- * 2. shows the planner the names and short summaries of what was written, and asks for sections
- *    to add (structured output, tagged `planner` and `round:<n>`);
- * 3. no sections in the answer completes the plan; an unusable answer also keeps the plan as it
- *    was, with a warning: the written sections are never put at risk by a later round;
- * 4. gives the additions the next ids and their roles, checks ids and dependencies over the whole
- *    plan, and hands the grown plan back to dispatch to be announced and written.
+ * Creates the replanner node, a later planning round (reached from dispatch when a round's
+ * subtasks are done and `maxPlanningRounds` allows another):
+ * 1. with no room left under `maxSections`, marks the plan complete without asking;
+ * 2. asks `replan` (for the report, the planner model shown what was written) for subtasks to add;
+ * 3. none completes the plan; an unusable answer also keeps the plan as it was, with a warning:
+ *    the finished work is never put at risk by a later round;
+ * 4. gives the additions the next ids (and what `assign` adds), checks ids and dependencies over
+ *    the whole plan, and hands the grown plan back to dispatch to be announced and done.
  */
-export function createReplannerNode(dependencies: { models: ChatModelProvider }) {
+export function createReplannerNode(options: {
+  shape: StateShape;
+  replan: Replanner;
+  assign?: (subtasks: CoreSubtask[], configuration: Configuration) => CoreSubtask[];
+}) {
+  const { shape, assign = (subtasks) => subtasks } = options;
   return async function replanner(
-    state: ReportStateType,
+    graphState: Record<string, unknown>,
     config: LangGraphRunnableConfig,
-  ): Promise<ReportUpdate> {
+  ): Promise<Record<string, unknown>> {
+    const state = readState(shape, graphState);
     const configuration = runConfiguration(config);
     const plan = state.plan!;
     const round = plan.round + 1;
-    const room = configuration.maxSections - plan.sections.length;
-    const complete: PlanState = { ...plan, status: "complete" };
-    if (room <= 0) return { plan: complete };
+    const room = configuration.maxSections - plan.subtasks.length;
+    const complete: CorePlan = { ...plan, status: "complete" };
+    const write = (update: Parameters<typeof writeUpdate>[1]) => writeUpdate(shape, update);
+    if (room <= 0) return write({ plan: complete });
 
-    const byId = new Map(state.completedSections.map((section) => [section.id, section]));
-    const written = plan.sections.flatMap((section) => {
-      const completed = byId.get(section.id);
-      return completed
-        ? [
-            {
-              id: section.id,
-              name: section.name,
-              summary: completed.content.slice(0, 300).replace(/\s+/g, " "),
-            },
-          ]
-        : [];
-    });
-    const schema = planSchemaFor(configuration.roles.map((role) => role.name));
-    // One question per round: an unusable answer keeps the plan (a fallback the client learned
-    // from it applies to the next round).
-    const answer = await askStructured({
-      model: dependencies.models({ role: "planner", configuration }),
-      schema,
-      name: "plan",
-      messages: [
-        new SystemMessage(configuration.plannerPrompt),
-        new HumanMessage(replanUserPrompt({ topic: state.topic, round, room, written })),
-      ],
-      callOptions: { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
-      strategy: configuration.structuredOutput,
-    });
-    const modelCalls = [{ role: "planner" as const, model: answer.model, ...answer.usage }];
-    const unusable = `Planning round ${round} proposed sections that could not be used; the plan was kept as it was.`;
-    if (answer.problem !== undefined) return { plan: complete, modelCalls, warnings: [unusable] };
-    const proposed = answer.value.sections.slice(0, room);
-    if (proposed.length === 0) return { plan: complete, modelCalls };
+    const { proposed, calls } = await options.replan(
+      {
+        request: plan.request,
+        configuration,
+        round,
+        room,
+        plan,
+        results: inPlanOrder(plan.subtasks, state.results),
+      },
+      config,
+    );
+    const modelCalls = calls;
+    const unusable = `Planning round ${round} proposed ${shape.noun}s that could not be used; the plan was kept as it was.`;
+    if (proposed === undefined) return write({ plan: complete, modelCalls, warnings: [unusable] });
+    const additions = proposed.slice(0, room);
+    if (additions.length === 0) return write({ plan: complete, modelCalls });
 
-    const offset = plan.sections.length;
-    let added: Section[];
+    const offset = plan.subtasks.length;
+    let added: CoreSubtask[];
     try {
-      const numbered = proposed.map((section, index) => ({
-        ...section,
+      const numbered = additions.map((subtask, index) => ({
+        ...(subtask as object),
         id: `s${offset + index + 1}`,
       }));
-      // Ids and dependencies are checked over the whole plan, old sections and new.
-      added = withIds([...plan.sections, ...numbered], "plan.sections").slice(offset);
+      // Ids and dependencies are checked over the whole plan, old subtasks and new.
+      added = shape
+        .withIds([...plan.subtasks, ...numbered], `plan.${shape.keys.subtasks}`)
+        .slice(offset);
     } catch {
       // This round's proposal is dropped; the next round (if any) may do better.
-      return { plan: { ...plan, round }, modelCalls, warnings: [unusable] };
+      return write({ plan: { ...plan, round }, modelCalls, warnings: [unusable] });
     }
-    added = assignRoles(added, configuration.roles).map((section) => ({ ...section, round }));
-    return {
+    added = assign(added, configuration).map((subtask) => ({ ...subtask, round }));
+    return write({
       plan: {
         ...plan,
-        sections: [...plan.sections, ...added],
+        subtasks: [...plan.subtasks, ...added],
         status: "approved",
         source: "replan",
         round,
       },
       modelCalls,
-    };
+    });
   };
 }

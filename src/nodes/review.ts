@@ -1,20 +1,19 @@
 import { Command, Overwrite, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { runConfiguration } from "../schemas/configuration.js";
-import { withIds } from "../schemas/input.js";
 import {
-  PLAN_REVIEW_ANSWERS,
   parsePlanReview,
+  planReviewAnswers,
   type PlanReview,
   type PlanReviewRequest,
 } from "../schemas/review.js";
-import type { Section } from "../schemas/section.js";
-import type { ReportStateType } from "../schemas/state.js";
+import { readState, writeUpdate, type CoreSubtask, type StateShape } from "../schemas/shape.js";
 
 /**
- * The review_plan node (reached from dispatch when a plan awaits review, `reviewPlan: true`), a
+ * Creates the review_plan node (reached from dispatch when a plan awaits review, `reviewPlan: true`), a
  * person's checkpoint between the plan and the work it costs:
  * 1. pauses the run with the plan as the interrupt value (`PlanReviewRequest`);
- * 2. on resume, reads the answer: approve, an edited list of sections, or feedback;
+ * 2. on resume, reads the answer: approve, an edited list of subtasks (checked as a ready-made
+ *    plan is, custom fields kept), or feedback;
  * 3. an answer it cannot use pauses again with the reason in `error`, so the thread stays resumable;
  *    so does feedback once `maxPlanRevisions` is used up;
  * 4. approve: the plan goes to dispatch to be written; edit: the edited plan replaces it (and is
@@ -22,33 +21,50 @@ import type { ReportStateType } from "../schemas/state.js";
  *    previous plan and the feedback.
  * It is its own node so that resuming re-runs only the review, never the planner.
  */
-export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConfig): Command {
+export function createReviewPlanNode(shape: StateShape) {
+  return function reviewPlan(
+    graphState: Record<string, unknown>,
+    config: LangGraphRunnableConfig,
+  ): Command {
+    return reviewStep(shape, readState(shape, graphState), config);
+  };
+}
+
+function reviewStep(
+  shape: StateShape,
+  state: ReturnType<typeof readState>,
+  config: LangGraphRunnableConfig,
+): Command {
   const configuration = runConfiguration(config);
   const plan = state.plan!;
+  const write = (update: Parameters<typeof writeUpdate>[1]) => writeUpdate(shape, update);
   const revisionsLeft = Math.max(0, configuration.maxPlanRevisions - plan.revisions);
   let error: string | undefined;
-  let decision: { review: PlanReview; sections?: Section[] } | undefined;
+  let decision: { review: PlanReview; sections?: CoreSubtask[] } | undefined;
   // Each unusable answer costs one more interrupt; on resume LangGraph replays the answers given
   // so far, in order, so this loop ends where the reviewer left off.
   while (!decision) {
-    const request: PlanReviewRequest = {
+    const request = {
       type: "plan_review",
-      topic: state.topic,
-      plan: plan.sections,
+      [shape.keys.request]: plan.request,
+      plan: plan.subtasks,
       revisionsLeft,
-      answers: PLAN_REVIEW_ANSWERS,
+      answers: planReviewAnswers(shape.keys.subtasks),
       ...(error ? { error } : {}),
-    };
-    const parsed = parsePlanReview(interrupt(request));
+    } as PlanReviewRequest;
+    const parsed = parsePlanReview(interrupt(request), shape.keys.subtasks);
     error = parsed.error;
     if (!parsed.review) continue;
     if (parsed.review.action === "feedback" && revisionsLeft === 0) {
       error = `No revisions left (maxPlanRevisions is ${configuration.maxPlanRevisions}): approve the plan or edit it.`;
     } else if (parsed.review.action === "edit") {
       try {
-        decision = { review: parsed.review, sections: withIds(parsed.review.sections, "sections") };
+        decision = {
+          review: parsed.review,
+          sections: shape.withIds(parsed.review.sections, shape.keys.subtasks),
+        };
       } catch (invalid) {
-        error = `${(invalid as Error).message} ${PLAN_REVIEW_ANSWERS}`;
+        error = `This answer cannot be used: ${(invalid as Error).message} ${planReviewAnswers(shape.keys.subtasks)}`;
       }
     } else {
       decision = { review: parsed.review };
@@ -58,27 +74,27 @@ export function reviewPlan(state: ReportStateType, config: LangGraphRunnableConf
   const { review, sections } = decision;
   if (review.action === "feedback") {
     return new Command({
-      update: {
+      update: write({
         plan: {
           ...plan,
           status: "revise",
           feedback: review.feedback,
           revisions: plan.revisions + 1,
         },
-      },
+      }),
       goto: "orchestrator",
     });
   }
   if (sections) {
     return new Command({
-      update: {
-        plan: { ...plan, sections, status: "approved", source: "review" },
-        completedSections: new Overwrite([]),
-        failedSections: new Overwrite([]),
-      },
+      update: write({
+        plan: { ...plan, subtasks: sections, status: "approved", source: "review" },
+        results: new Overwrite([]),
+        failed: new Overwrite([]),
+      }),
       goto: "dispatch",
     });
   }
   // Approved as announced before the review: written without a second announcement.
-  return new Command({ update: { plan: { ...plan, status: "writing" } }, goto: "dispatch" });
+  return new Command({ update: write({ plan: { ...plan, status: "writing" } }), goto: "dispatch" });
 }

@@ -1,156 +1,104 @@
 import { getMaxListeners, setMaxListeners } from "node:events";
-import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { RunnableLambda } from "@langchain/core/runnables";
-import type { StructuredToolInterface } from "@langchain/core/tools";
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { SectionError, shortMessage } from "../errors.js";
-import { findJson, withoutReasoning } from "../models/answer-text.js";
-import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
-import { verifyClaims } from "../models/citation-verifier.js";
+import { shortMessage } from "../errors.js";
+import { runConfiguration } from "../schemas/configuration.js";
+import { emitProgress } from "../schemas/events.js";
 import {
-  RetrievalLog,
-  asToolCalls,
-  looksLikeToolCall,
-  queryArguments,
-  runTool,
-  writeAfterRetrieval,
-  writeWithTools,
-  type LoopCall,
-  type WrittenText,
-} from "../models/tool-loop.js";
-import { reviewSection } from "../models/section-reviewer.js";
-import { rejectsFeature } from "../models/retry-policy.js";
-import { checkCitations, citedClaims } from "../schemas/citations.js";
-import { RUN_TOOLS_KEY, runConfiguration, type Configuration } from "../schemas/configuration.js";
-import { emitProgress, type ProgressEvent } from "../schemas/events.js";
-import {
-  TOOL_USE_PROMPT,
-  revisionUserPrompt,
-  rolePrompt,
-  writerUserPrompt,
-} from "../schemas/prompts.js";
-import type {
-  CompletedSection,
-  SectionCitations,
-  SectionReview,
-  SectionReviewAnswer,
-  Source,
-} from "../schemas/section.js";
-import type { ReportUpdate, WorkerInputType } from "../schemas/state.js";
-import { usageOf, type ModelCall } from "../schemas/usage.js";
+  writeUpdate,
+  type CoreSubtask,
+  type StateShape,
+  type Work,
+  type WorkLog,
+} from "../schemas/shape.js";
 
-/** What a worker needs: where its model comes from, the tools it may call, what to redact. */
-export interface WorkerDependencies {
-  models: ChatModelProvider;
-  tools?: StructuredToolInterface[];
+/**
+ * Creates the worker node, the core's wrapper around one subtask's work:
+ * 1. receives only the request and its own subtask (through `Send`), and the results of the
+ *    subtasks it depends on, never the whole state;
+ * 2. runs `work` in a child run named after the subtask, with its id, name and role in the run's
+ *    metadata and a `<noun>:<id>` tag, so each subtask reads as its own run in a trace;
+ * 3. announces it (`section_started`, then `section_completed` or `section_failed`);
+ * 4. appends the shape's result entry to the results key, and the calls and warnings `work`
+ *    logged;
+ * 5. when `work` throws (after its model client's own retries), records the shape's failed entry
+ *    with the error's message (secrets redacted) and the calls it paid for, and lets the other
+ *    subtasks finish, unless `failFast` is configured. Interrupts, cancellation and fail-fast runs
+ *    still propagate.
+ */
+export function createWorkerNode(options: {
+  shape: StateShape;
+  work: Work;
   /** Removes every configured secret from a text before it is stored or shown. */
   redact?: (text: string) => string;
-}
-
-/**
- * Most characters of one section's text. Beyond it a model is running away (repeating itself, or
- * a server ignoring the output limit); the text is cut with a warning, so one answer cannot make
- * the report, the database and memory grow without bound.
- */
-export const MAX_SECTION_CHARACTERS = 100_000;
-
-/** The model calls of one section, recorded as they are made (a failed section's were paid too). */
-type CallLog = ModelCall[];
-
-/**
- * Creates the worker node, which writes one section:
- * 1. receives only the topic and its own section (through `Send`), never the whole state;
- * 2. does its work in a child run named after the section, with the section's id, name and role
- *    in its metadata and tags, so each section reads as its own run in a trace;
- * 3. asks the writer model for the section's Markdown body: one call, or, with tools (the graph's,
- *    the run's MCP tools, narrowed to the section's role's list), a bounded tool-calling loop
- *    (`maxWorkerSteps` model calls, the last one without tools) that records every source a tool
- *    returned, passages and other results alike;
- * 4. drops a leading heading that repeats the section's name (the synthesizer adds it);
- * 5. with `sectionReview`, has the reviewer grade the text (a child run named `review`) and
- *    revises a failing section with the feedback, at most `maxRevisions` times;
- * 6. checks the citations (`verifyCitations`): other forms become `[key]`, a key no tool returned
- *    is removed and warned about; with `llm`, the verifier model checks each cited sentence
- *    against its passage;
- * 7. appends `{ id, name, content, model, sources, consulted, citations, review, ... }` to
- *    `completedSections` and its calls to `modelCalls`;
- * 8. when writing fails after the model client's own retries, records `{ id, name, error }` in
- *    `failedSections` (and the calls it paid for) and lets the other sections finish, unless
- *    `failFast` is configured. Interrupts, cancellation and fail-fast runs still propagate.
- */
-export function createWorkerNode(dependencies: WorkerDependencies) {
+  /** What `section_completed` says of a result, beside its id and name. */
+  describe?: (result: unknown) => { characters?: number };
+}) {
+  const { shape, work, redact = String, describe = () => ({}) } = options;
+  const noun = shape.noun;
   return async function worker(
-    input: WorkerInputType,
+    input: Record<string, unknown>,
     config: LangGraphRunnableConfig,
-  ): Promise<ReportUpdate> {
-    const { section } = input;
+  ): Promise<Record<string, unknown>> {
+    const subtask = input[shape.keys.subtask] as CoreSubtask;
     const configuration = runConfiguration(config);
     allowListenersPerTask(config.signal, configuration.maxConcurrency);
-    const calls: CallLog = [];
-    const warnings: string[] = [];
-    const metadata = {
-      section_id: section.id,
-      section_name: section.name,
-      ...(section.role ? { role: section.role } : {}),
+    const log: WorkLog = {
+      calls: [],
+      warnings: [],
+      emit: (event) => emitProgress(config, event),
     };
+    const name = shape.label(subtask);
+    const role = typeof subtask.role === "string" ? subtask.role : undefined;
     emitProgress(config, {
       type: "section_started",
-      id: section.id,
-      name: section.name,
-      ...(section.role ? { role: section.role } : {}),
+      id: subtask.id,
+      name,
+      ...(role ? { role } : {}),
     });
-    const tools = toolsFor(
-      section,
-      configuration,
-      [...(dependencies.tools ?? []), ...runTools(config)],
-      warnings,
-    );
     try {
-      const completed = await RunnableLambda.from((sectionInput: WorkerInputType) =>
-        writeSection(dependencies, configuration, sectionInput, {
-          calls,
-          warnings,
-          sectionWarnings: [],
-          tools,
-          emit: (event) => emitProgress(config, event),
-        }),
+      const result = await RunnableLambda.from(
+        (given: Record<string, unknown>, childConfig: LangGraphRunnableConfig) =>
+          work(given, childConfig, log),
       )
-        .withConfig({ runName: section.name, metadata, tags: [`section:${section.id}`] })
+        .withConfig({
+          runName: name,
+          metadata: {
+            [`${noun}_id`]: subtask.id,
+            [`${noun}_name`]: name,
+            ...(role ? { role } : {}),
+          },
+          tags: [`${noun}:${subtask.id}`],
+        })
         .invoke(input, config);
       emitProgress(config, {
         type: "section_completed",
-        id: section.id,
-        name: section.name,
-        characters: completed.content.length,
+        id: subtask.id,
+        name,
+        ...describe(result),
       });
-      // No write for an empty list: each key written is a row per section in a checkpointer.
-      return {
-        completedSections: [completed],
-        modelCalls: calls,
-        ...(warnings.length ? { warnings } : {}),
-      };
+      // No write for an empty list: each key written is a row per subtask in a checkpointer.
+      return writeUpdate(shape, {
+        results: [shape.resultEntry(subtask, result)],
+        modelCalls: log.calls,
+        ...(log.warnings.length ? { warnings: log.warnings } : {}),
+      });
     } catch (error) {
       if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
-      const message = (dependencies.redact ?? String)(shortMessage(error));
-      emitProgress(config, {
-        type: "section_failed",
-        id: section.id,
-        name: section.name,
-        error: message,
+      const message = redact(shortMessage(error));
+      emitProgress(config, { type: "section_failed", id: subtask.id, name, error: message });
+      return writeUpdate(shape, {
+        failed: [shape.failedEntry(subtask, message)],
+        modelCalls: log.calls,
+        warnings: log.warnings,
       });
-      return {
-        failedSections: [{ id: section.id, name: section.name, error: message }],
-        modelCalls: calls,
-        warnings,
-      };
     }
   };
 }
 
 /**
  * Every running worker (its child run and its model calls) listens for the run's cancellation on
- * the one signal LangGraph gives all tasks of a run, so a run with more than a few sections passes
+ * the one signal LangGraph gives all tasks of a run, so a run with more than a few subtasks passes
  * Node's default of 10 listeners and prints a false "possible memory leak" warning. The listeners
  * are bounded by the tasks running at once; Node's `setMaxListeners` is the documented way to say
  * so for an EventTarget. Pinned by tests/integration/secrets-and-limits.test.ts.
@@ -159,389 +107,4 @@ function allowListenersPerTask(signal: AbortSignal | undefined, maxConcurrency: 
   if (!signal) return;
   const wanted = 4 * Math.max(maxConcurrency, 2) + 10;
   if (getMaxListeners(signal) < wanted) setMaxListeners(wanted, signal);
-}
-
-/** The tools started for this run (the MCP servers' of `mcpServers`), from its `configurable`. */
-function runTools(config: LangGraphRunnableConfig): StructuredToolInterface[] {
-  const given = (config.configurable as Record<string, unknown> | undefined)?.[RUN_TOOLS_KEY];
-  return Array.isArray(given) ? (given as StructuredToolInterface[]) : [];
-}
-
-/**
- * The tools a section's writer may call: all of them, or the ones its role lists. A listed name no
- * tool has is warned about (the CLI refuses it before the run; a graph run names it here).
- */
-function toolsFor(
-  section: { id: string; role?: string },
-  configuration: Configuration,
-  tools: StructuredToolInterface[],
-  warnings: string[],
-): StructuredToolInterface[] {
-  const role = configuration.roles.find((candidate) => candidate.name === section.role);
-  if (!role?.tools) return tools;
-  const allowed = new Set(role.tools);
-  const missing = role.tools.filter((name) => !tools.some((candidate) => candidate.name === name));
-  if (missing.length) {
-    warnings.push(
-      `Role "${role.name}" (section ${section.id}) names tools that this run does not have: ${missing.join(", ")}; available: ${tools.map((candidate) => candidate.name).join(", ") || "none"}.`,
-    );
-  }
-  return tools.filter((candidate) => allowed.has(candidate.name));
-}
-
-/** Writes one section: one model call, or a bounded tool-calling loop when tools are given. */
-async function writeSection(
-  dependencies: WorkerDependencies,
-  configuration: Configuration,
-  { topic, section, dependencies: builtOn }: WorkerInputType,
-  log: SectionLog,
-): Promise<CompletedSection> {
-  const writer = dependencies.models({ role: "writer", configuration });
-  const model = chatModelName(writer);
-  const invoke = async (bound: { invoke: BaseChatModel["invoke"] }, history: BaseMessage[]) => {
-    const response = await readable(() => bound.invoke(history, callOptions), section.name);
-    log.calls.push({ role: "writer", model, sectionId: section.id, ...usageOf(response) });
-    return response;
-  };
-  const role = configuration.roles.find((candidate) => candidate.name === section.role);
-  // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
-  const callOptions = {
-    metadata: {
-      section_id: section.id,
-      section_name: section.name,
-      ...(section.role ? { role: section.role } : {}),
-    },
-    tags: ["writer", `section:${section.id}`],
-  };
-  const { tools } = log;
-  const redact = dependencies.redact ?? ((text: string) => text);
-  const retrieval = new RetrievalLog(redact);
-  const systemPrompt = [
-    configuration.writerPrompt,
-    ...(role ? [rolePrompt(role)] : []),
-    ...(tools.length ? [TOOL_USE_PROMPT] : []),
-  ].join("\n\n");
-  const writerTask = writerUserPrompt({ topic, section, dependencies: builtOn });
-  const messages: BaseMessage[] = [new SystemMessage(systemPrompt), new HumanMessage(writerTask)];
-  let written: WrittenText;
-  const lookUpFirst = () =>
-    writeAfterRetrieval({ topic, section, tools, messages, call: invoke, writer, retrieval });
-  if (tools.length && !toollessWriters.has(writer)) {
-    try {
-      written = await writeWithTools({
-        writer,
-        tools,
-        messages,
-        maxSteps: configuration.maxWorkerSteps,
-        call: invoke,
-        retrieval,
-      });
-    } catch (error) {
-      if (!rejectsFeature(error)) throw error;
-      // The server cannot do tool calls: from now on this client's workers look up first, then write.
-      if (!toollessWriters.has(writer)) {
-        toollessWriters.add(writer);
-        log.warnings.push(
-          `The model server refused tool calls (${shortMessage(error, { withName: false, maxLength: 200 })}); workers look sources up before writing instead.`,
-        );
-      }
-      written = await lookUpFirst();
-    }
-  } else if (tools.length) {
-    written = await lookUpFirst();
-  } else {
-    const response = await invoke(writer, messages);
-    written = { text: response.text, steps: 1, hitStepLimit: false, last: response };
-  }
-  let content = bodyOf(written, section, tools, log.warnings);
-  let review: SectionReview | undefined;
-  if (configuration.sectionReview.enabled) {
-    ({ content, review } = await reviewAndRevise({
-      dependencies,
-      configuration,
-      topic,
-      section,
-      content,
-      task: writerTask,
-      systemPrompt,
-      tools,
-      retrieval,
-      call: invoke,
-      writer,
-      log,
-    }));
-  }
-  const {
-    citations,
-    content: checked,
-    ...sources
-  } = await checkSectionCitations({
-    dependencies,
-    configuration,
-    topic,
-    section,
-    content,
-    retrieval,
-    hadTools: tools.length > 0,
-    callOptions,
-    log,
-  });
-  log.warnings.push(...log.sectionWarnings);
-  return {
-    id: section.id,
-    name: section.name,
-    content: checked,
-    model,
-    ...(tools.length
-      ? { ...sources, steps: written.steps, hitStepLimit: written.hitStepLimit }
-      : {}),
-    ...(citations ? { citations } : {}),
-    ...(log.sectionWarnings.length ? { warnings: log.sectionWarnings } : {}),
-    ...(review ? { review } : {}),
-  };
-}
-
-/**
- * The section's text from a writer's answer: reasoning and a repeated heading removed, cut when
- * it ran away (with a warning). An empty answer, or a tool call written as text, is an error.
- */
-function bodyOf(
-  written: { text: string; last?: AIMessage },
-  section: { id: string; name: string },
-  tools: StructuredToolInterface[],
-  warnings: string[],
-): string {
-  let content = sectionBody(withoutReasoning(written.text), section.name);
-  if (!content) throw noTextError(section, written.last);
-  if (content.length > MAX_SECTION_CHARACTERS) {
-    warnings.push(
-      `Section ${section.id} ("${section.name}") came back with ${content.length.toLocaleString("en-US")} characters; it was cut to ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} (set maxOutputTokens to bound what is asked for).`,
-    );
-    content = `${content.slice(0, MAX_SECTION_CHARACTERS)}\n\n_[cut: the model's answer was longer than ${MAX_SECTION_CHARACTERS.toLocaleString("en-US")} characters]_`;
-  }
-  if (asToolCalls(content, tools).length > 0 || looksLikeToolCall(findJson(content))) {
-    throw new SectionError({
-      sectionId: section.id,
-      sectionName: section.name,
-      message: `The writer model answered section "${section.name}" with a tool call written as text instead of the section: use a model that supports tool calls, or run without tools.`,
-    });
-  }
-  return content;
-}
-
-/** What a section's work records as it goes: its model calls, and the warnings for run and section. */
-interface SectionLog {
-  calls: CallLog;
-  /** The run's warnings (every section warning is one of them too). */
-  warnings: string[];
-  /** Warnings about this section, kept on its record. */
-  sectionWarnings: string[];
-  tools: StructuredToolInterface[];
-  emit: (event: ProgressEvent) => void;
-}
-
-/**
- * Section review: the reviewer grades the text (in a child run named `review`); a failing section
- * is rewritten by its writer from the draft and the feedback, after looking up the reviewer's
- * follow-up queries with the section's tools, at most `maxRevisions` times. The last version is
- * kept either way, with the last feedback when it did not pass. A reviewer that fails leaves the
- * current version, with a warning.
- */
-async function reviewAndRevise(options: {
-  dependencies: WorkerDependencies;
-  configuration: Configuration;
-  topic: string;
-  section: WorkerInputType["section"];
-  content: string;
-  task: string;
-  systemPrompt: string;
-  tools: StructuredToolInterface[];
-  retrieval: RetrievalLog;
-  call: LoopCall;
-  writer: BaseChatModel;
-  log: SectionLog;
-}): Promise<{ content: string; review: SectionReview }> {
-  const { configuration, section, log, retrieval } = options;
-  const { maxRevisions } = configuration.sectionReview;
-  const reviewer = options.dependencies.models({ role: "reviewer", configuration });
-  const metadata = { section_id: section.id, section_name: section.name };
-  let content = options.content;
-  for (let revision = 0; ; revision += 1) {
-    let verdict: SectionReviewAnswer;
-    try {
-      verdict = await RunnableLambda.from(() =>
-        reviewSection({
-          model: reviewer,
-          topic: options.topic,
-          section,
-          content,
-          revision,
-          systemPrompt: configuration.reviewerPrompt,
-          strategy: configuration.structuredOutput,
-          callOptions: { metadata, tags: ["reviewer", `section:${section.id}`] },
-          calls: log.calls,
-        }),
-      )
-        .withConfig({ runName: "review", metadata: { ...metadata, revision } })
-        .invoke(undefined);
-    } catch (error) {
-      if (isGraphBubbleUp(error)) throw error;
-      const message = (options.dependencies.redact ?? String)(
-        shortMessage(error, { withName: false, maxLength: 300 }),
-      );
-      log.sectionWarnings.push(
-        `The review of section ${section.id} ("${section.name}") failed (${message}); the section is kept as written.`,
-      );
-      return { content, review: { passed: false, revisions: revision, error: message } };
-    }
-    log.emit({
-      type: "section_reviewed",
-      id: section.id,
-      name: section.name,
-      pass: verdict.pass,
-      revision,
-      ...(verdict.pass || !verdict.feedback ? {} : { feedback: verdict.feedback }),
-    });
-    if (verdict.pass) return { content, review: { passed: true, revisions: revision } };
-    if (revision >= maxRevisions) {
-      return {
-        content,
-        review: { passed: false, revisions: revision, feedback: verdict.feedback },
-      };
-    }
-    for (const query of verdict.followUpQueries) {
-      for (const candidate of options.tools) {
-        const args = queryArguments(candidate, query);
-        if (args)
-          retrieval.record(candidate.name, args, await runTool(candidate, candidate.name, args));
-      }
-    }
-    const response = await options.call(options.writer, [
-      new SystemMessage(options.systemPrompt),
-      new HumanMessage(
-        revisionUserPrompt({
-          task: options.task,
-          draft: content,
-          feedback: verdict.feedback || "The reviewer failed the section without saying why.",
-          sources: retrieval.passagesForPrompt(),
-        }),
-      ),
-    ]);
-    content = bodyOf({ text: response.text, last: response }, section, options.tools, log.warnings);
-  }
-}
-
-/**
- * Checks a section's citations (`verifyCitations`): other forms become `[key]`, a key no tool
- * returned is removed with a warning; with `llm`, the verifier checks each cited sentence
- * against its passage. Returns the text, the cited and consulted sources, and what was found.
- */
-async function checkSectionCitations(options: {
-  dependencies: WorkerDependencies;
-  configuration: Configuration;
-  topic: string;
-  section: { id: string; name: string };
-  content: string;
-  retrieval: RetrievalLog;
-  hadTools: boolean;
-  callOptions: { tags?: string[]; metadata?: Record<string, unknown> };
-  log: SectionLog;
-}): Promise<{
-  content: string;
-  sources: Source[];
-  consulted: Source[];
-  citations?: SectionCitations;
-}> {
-  const { configuration, section, retrieval, log } = options;
-  const redact = options.dependencies.redact ?? ((text: string) => text);
-  const checked = checkCitations(options.content, retrieval.items, configuration.verifyCitations);
-  log.sectionWarnings.push(
-    ...checked.fabricated.map(
-      (citation) =>
-        `Section ${section.id} ("${section.name}") cited ${citation.startsWith("[") ? citation : `[${citation}]`}, which no tool returned to its writer: the citation was removed.`,
-    ),
-  );
-  const result = { content: checked.content, sources: checked.cited, consulted: checked.consulted };
-  if (!options.hadTools && checked.fabricated.length === 0) return result;
-  const claims = citedClaims(checked.content, new Set(checked.cited.map((source) => source.key)));
-  let citations: SectionCitations = {
-    cited: claims.length,
-    ...(checked.fabricated.length ? { fabricated: checked.fabricated } : {}),
-  };
-  if (configuration.verifyCitations === "llm" && claims.length > 0) {
-    try {
-      const checks = await verifyClaims({
-        model: options.dependencies.models({ role: "verifier", configuration }),
-        topic: options.topic,
-        claims: claims.map((claim) => ({ ...claim, passage: retrieval.textOf(claim.key) })),
-        systemPrompt: configuration.verifierPrompt,
-        strategy: configuration.structuredOutput,
-        sectionId: section.id,
-        callOptions: { ...options.callOptions, tags: ["verifier", `section:${section.id}`] },
-        calls: log.calls,
-      });
-      citations = {
-        ...citations,
-        checked: checks.length,
-        supported: checks.filter((check) => check.supported).length,
-        checks,
-      };
-    } catch (error) {
-      if (isGraphBubbleUp(error)) throw error;
-      log.sectionWarnings.push(
-        `The citations of section ${section.id} ("${section.name}") were not verified: ${redact(shortMessage(error, { withName: false, maxLength: 300 }))}.`,
-      );
-    }
-  }
-  return { ...result, citations };
-}
-
-/** Writer clients whose server refused tool calls: their workers look up first, then write. */
-const toollessWriters = new WeakSet<BaseChatModel>();
-
-/**
- * Calls the model, naming what a server's odd answer means: an answer with no choices (which the
- * client reads as a TypeError) becomes an error that says so.
- */
-async function readable(call: () => Promise<AIMessage>, sectionName: string): Promise<AIMessage> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof TypeError && /undefined|null/.test(error.message)) {
-      throw new SectionError({
-        sectionId: "",
-        sectionName,
-        message: `The model server answered section "${sectionName}" with no choices (an empty "choices" list): check the model name and the server's logs.`,
-        cause: error,
-      });
-    }
-    throw error;
-  }
-}
-
-/** Why an answer had no text: cut off at the output limit, empty, or null content. */
-function noTextError(
-  section: { id: string; name: string },
-  last: AIMessage | undefined,
-): SectionError {
-  const finish = last?.response_metadata?.finish_reason as string | undefined;
-  const reasoned = last && (last.additional_kwargs?.reasoning_content || /<think/i.test(last.text));
-  const message =
-    finish === "length"
-      ? `The writer's answer for section "${section.name}" (${section.id}) was cut off at the output limit (finish_reason "length")${reasoned ? " while it was still reasoning" : ""} before any text: raise maxOutputTokens (--max-output-tokens).`
-      : `The writer model returned no text for section "${section.name}" (${section.id}): an empty answer${finish ? ` with finish_reason "${finish}"` : ""}. Check that the model name is right and the model can write text.`;
-  return new SectionError({ sectionId: section.id, sectionName: section.name, message });
-}
-
-/** The section's body: trimmed, without a first heading that only repeats the section's name. */
-export function sectionBody(text: string, name: string): string {
-  const trimmed = text.trim();
-  const [first = "", ...rest] = trimmed.split("\n");
-  const heading = /^#{1,6}\s+(.*?)\s*#*$/.exec(first.trim());
-  if (heading && normalize(heading[1]!) === normalize(name)) return rest.join("\n").trim();
-  return trimmed;
-}
-
-function normalize(text: string): string {
-  return text.replace(/[*_`]/g, "").trim().toLowerCase();
 }

@@ -12,7 +12,7 @@ export type ProgressEvent =
     }
   | { type: "wave_started"; sections: { id: string; name: string }[] }
   | { type: "section_started"; id: string; name: string; role?: string }
-  | { type: "section_completed"; id: string; name: string; characters: number }
+  | { type: "section_completed"; id: string; name: string; characters?: number }
   | {
       type: "section_reviewed";
       id: string;

@@ -312,7 +312,10 @@ function resolveDependency(
  * Checks that every `dependsOn` names another section of the plan and that the dependencies have
  * no cycle (so every section can be written in some wave). Throws with what is wrong.
  */
-export function checkDependencies(sections: Section[], field: string): void {
+export function checkDependencies(
+  sections: { id: string; name: string; dependsOn?: string[] }[],
+  field: string,
+): void {
   const ids = new Set(sections.map((section) => section.id));
   for (const section of sections) {
     for (const dependency of section.dependsOn ?? []) {

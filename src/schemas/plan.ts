@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PlannedSectionSchema, SectionSchema } from "./section.js";
+import { PLAN_SOURCES } from "./shape.js";
 
 /**
  * What the planner model must return through structured output: its sections in reading order,
@@ -64,7 +65,7 @@ export const PlanStateSchema = z.object({
     .describe("The planned sections, in reading order, each with its stable id."),
   status: z.enum(PLAN_STATUSES).describe("Where the plan stands (see PLAN_STATUSES)."),
   source: z
-    .enum(["planner", "input", "checkpoint", "review", "replan"])
+    .enum(PLAN_SOURCES)
     .describe(
       "Where the plan's latest change came from: the planner model, the input, the thread's stored plan, a reviewer's edit, or a later planning round.",
     ),

@@ -278,3 +278,54 @@ export function promptBlocks(text: string): Map<string, string> {
   }
   return blocks;
 }
+
+/** Default system prompt of a generic graph's planner model (`createOrchestratorWorkers`). */
+export const SUBTASK_PLANNER_SYSTEM_PROMPT = `You are the orchestrator of a team of workers.
+You split a request into subtasks that separate workers can carry out in parallel, each without
+seeing the others' work. Fill in every field of each subtask precisely enough that its worker knows
+exactly what to do. Avoid overlap between subtasks; list them in the order their results should be
+read.`;
+
+/** A generic planner's user message: the request, the bound, and a reviewer's feedback. */
+export function subtaskPlannerUserPrompt(options: {
+  request: string;
+  maxSubtasks: number;
+  review?: { previousPlan: unknown[]; feedback: string };
+  round?: { number: number; room: number; done: { id: string; result: string }[] };
+}): string {
+  const review = options.review
+    ? `
+
+<Previous plan>
+${JSON.stringify(options.review.previousPlan)}
+</Previous plan>
+
+<Reviewer's feedback>
+${options.review.feedback}
+</Reviewer's feedback>`
+    : "";
+  if (options.round) {
+    return `<Request>
+${options.request}
+</Request>
+
+<Done so far>
+${options.round.done.map((entry) => `${entry.id}: ${entry.result}`).join("\n")}
+</Done so far>
+
+<Task>
+This is planning round ${options.round.number}. From what was done, decide whether the request needs
+more subtasks. Add at most ${options.round.room}; new subtasks get the next ids and may list earlier ids
+in dependsOn. Return no subtasks if the work is complete.
+</Task>`;
+  }
+  return `<Request>
+${options.request}
+</Request>${review}
+
+<Task>
+Split the request into at most ${options.maxSubtasks} subtasks. They get the ids s1, s2, ... in the
+order you list them. When a subtask needs the result of another, list that id in its dependsOn; it
+then runs after it. Leave dependsOn empty for subtasks that stand alone, so they run in parallel.${options.review ? " Revise the previous plan as the reviewer asks." : ""}
+</Task>`;
+}

@@ -14,11 +14,35 @@ export const PlanReviewSchema = z.discriminatedUnion("action", [
   }),
 ]);
 
-export type PlanReview = z.infer<typeof PlanReviewSchema>;
+/** A reviewer's answer, whatever the plan's list is called: an edit carries the unchecked items. */
+export type PlanReview =
+  | { action: "approve" }
+  | { action: "edit"; sections: unknown[] }
+  | { action: "feedback"; feedback: string };
+
+/** The answers' schema for a plan whose list is called `listKey` (an edit's items are checked later). */
+function reviewSchemaFor(listKey: string) {
+  if (listKey === "sections") return PlanReviewSchema;
+  return z.discriminatedUnion("action", [
+    z.object({ action: z.literal("approve") }),
+    z.object({
+      action: z.literal("edit"),
+      [listKey]: z.array(z.record(z.string(), z.unknown())).min(1),
+    }),
+    z.object({ action: z.literal("feedback"), feedback: z.string().trim().min(1) }),
+  ]);
+}
 
 /** How to answer a plan review, repeated in every review request and error. */
 export const PLAN_REVIEW_ANSWERS =
   'Resume with { action: "approve" }, { action: "edit", sections: [{ name, description }, ...] } or { action: "feedback", feedback: "..." } (shorthands: "approve", an array of sections, or feedback text).';
+
+/** How to answer a plan review whose list is called `listKey`. */
+export function planReviewAnswers(listKey: string): string {
+  return listKey === "sections"
+    ? PLAN_REVIEW_ANSWERS
+    : `Resume with { action: "approve" }, { action: "edit", ${listKey}: [{ ... }, ...] } or { action: "feedback", feedback: "..." } (shorthands: "approve", an array of ${listKey}, or feedback text).`;
+}
 
 /** What the graph shows a reviewer when it pauses after planning (the interrupt value). */
 export interface PlanReviewRequest {
@@ -38,20 +62,25 @@ export interface PlanReviewRequest {
  */
 export function parsePlanReview(
   value: unknown,
+  listKey = "sections",
 ): { review: PlanReview; error?: undefined } | { review?: undefined; error: string } {
   let candidate = value;
   if (value === true || (typeof value === "string" && value.trim().toLowerCase() === "approve")) {
     candidate = { action: "approve" };
   } else if (Array.isArray(value)) {
-    candidate = { action: "edit", sections: value };
+    candidate = { action: "edit", [listKey]: value };
   } else if (typeof value === "string") {
     candidate = { action: "feedback", feedback: value };
   }
-  const result = PlanReviewSchema.safeParse(candidate);
-  if (result.success) return { review: result.data };
+  const result = reviewSchemaFor(listKey).safeParse(candidate);
+  if (result.success) {
+    const answer = result.data as Record<string, unknown> & { action: PlanReview["action"] };
+    if (answer.action !== "edit") return { review: answer as PlanReview };
+    return { review: { action: "edit", sections: answer[listKey] as unknown[] } };
+  }
   const issue = result.error.issues[0];
   const where = issue?.path.length ? ` at ${issue.path.join(".")}` : "";
   return {
-    error: `This answer cannot be used (${issue?.message ?? "invalid"}${where}). ${PLAN_REVIEW_ANSWERS}`,
+    error: `This answer cannot be used (${issue?.message ?? "invalid"}${where}). ${planReviewAnswers(listKey)}`,
   };
 }

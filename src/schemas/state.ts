@@ -1,13 +1,18 @@
 import { z } from "zod";
-import { registry, type ReducedZodChannel, type UpdateType } from "@langchain/langgraph/zod";
+import type { UpdateType } from "@langchain/langgraph/zod";
 import { CitationSummarySchema } from "./citations.js";
 import { PlanStateSchema } from "./plan.js";
+import { validateInput, withIds } from "./input.js";
 import {
   CompletedSectionSchema,
   FailedSectionSchema,
   InputSectionSchema,
   SectionSchema,
+  type CompletedSection,
+  type InputSection,
 } from "./section.js";
+import type { CoreSubtask, StateShape } from "./shape.js";
+import { appendedList } from "./subtasks.js";
 import { ModelCallSchema, UsageLedgerSchema } from "./usage.js";
 
 // Plain zod objects rather than `StateSchema`: the LangGraph dev server (and so Studio) reads
@@ -33,28 +38,6 @@ const citations = CitationSummarySchema.optional().describe(
 const usage = UsageLedgerSchema.optional().describe(
   "Token usage of the run, per section and in total, with the estimated cost (set by the synthesizer).",
 );
-
-/**
- * A list that nodes append to (a reducer-backed key): each update's items are added at the end. The
- * synthesizer reads sections by id, so the order in which workers finish never matters.
- */
-function appendedList<T extends z.ZodType>(
-  item: T,
-  description: string,
-): ReducedZodChannel<z.ZodArray<T>, z.ZodArray<T>> {
-  // `register` types its result as a reduced channel only for a concrete schema, not a generic one;
-  // that marker is type-only, and the registration itself is what LangGraph reads at run time.
-  return z
-    .array(item)
-    .describe(description)
-    .register(registry, {
-      reducer: {
-        schema: z.array(item),
-        fn: (current: z.output<T>[], update: z.output<T>[]) => current.concat(update),
-      },
-      default: () => [],
-    }) as unknown as ReducedZodChannel<z.ZodArray<T>, z.ZodArray<T>>;
-}
 
 const completedSections = appendedList(
   CompletedSectionSchema,
@@ -122,3 +105,48 @@ export type ReportUpdate = UpdateType<typeof ReportState>;
 export type ReportInputType = z.input<typeof ReportInput>;
 export type ReportOutputType = z.output<typeof ReportOutput>;
 export type WorkerInputType = z.output<typeof WorkerInput>;
+
+/** A report's sections checked as a plan's: named, described, with ids (see `withIds`). */
+export function sectionsWithIds(items: unknown[], field: string): CoreSubtask[] {
+  return withIds(items as InputSection[], field);
+}
+
+/**
+ * The report graph's shape for the core nodes: its own key names (a topic, sections, completed and
+ * failed sections, a report), its input checks, and its entries: a completed section is the
+ * worker's record as it is, a dependent section gets the name and text of what it builds on.
+ */
+export const REPORT_SHAPE: StateShape = {
+  keys: {
+    request: "topic",
+    subtasks: "sections",
+    subtask: "section",
+    results: "completedSections",
+    failed: "failedSections",
+    output: "report",
+  },
+  noun: "section",
+  validateInput({ request, subtasks }) {
+    const input = validateInput({ topic: request, sections: subtasks });
+    return {
+      request: input.topic,
+      ...(input.sections ? { subtasks: input.sections } : {}),
+    };
+  },
+  withIds: sectionsWithIds,
+  samePlan: (given, current) =>
+    given.length === current.length &&
+    given.every(
+      (section, index) =>
+        section.id === current[index]!.id &&
+        section.name === current[index]!.name &&
+        section.description === current[index]!.description,
+    ),
+  label: (section) => section.name as string,
+  resultEntry: (_section, result) => result as CompletedSection,
+  failedEntry: (section, error) => ({ id: section.id, name: section.name as string, error }),
+  dependency: (entry) => {
+    const { id, name, content } = entry as CompletedSection;
+    return { id, name, content };
+  },
+};

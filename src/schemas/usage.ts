@@ -63,7 +63,7 @@ export const DEFAULT_PRICES: Record<string, z.infer<typeof ModelPriceSchema>> = 
 /** One model call of a run, as the node that made it records it: who asked, which model, what it cost. */
 export const ModelCallSchema = UsageSchema.extend({
   role: z
-    .enum(["planner", "writer", "aggregator", "verifier", "reviewer"])
+    .enum(["planner", "writer", "aggregator", "verifier", "reviewer", "worker"])
     .describe("The part of the graph that made the call."),
   model: z.string().describe("The model that answered."),
   sectionId: z

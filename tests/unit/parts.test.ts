@@ -1,7 +1,7 @@
 import { resolveConfiguration } from "../../src/schemas/configuration.js";
 import { InvalidInputError } from "../../src/errors.js";
 import { assembleReport } from "../../src/nodes/synthesizer.js";
-import { sectionBody } from "../../src/nodes/worker.js";
+import { sectionBody } from "../../src/nodes/section-worker.js";
 import { DEFAULT_MODEL } from "../../src/schemas/configuration.js";
 import { PLANNER_SYSTEM_PROMPT } from "../../src/schemas/prompts.js";
 

@@ -1,0 +1,74 @@
+import { CompiledStateGraph, StateGraph } from "@langchain/langgraph";
+import { DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
+
+/** Tag on every run of this package's graphs, so their traces are easy to find in LangSmith. */
+export const TRACE_TAG = "orchestrator-workers";
+
+/** What `stream` takes, loosely: the override below passes both through. */
+type StreamInput = unknown;
+type StreamOptions = {
+  maxConcurrency?: number;
+  context?: unknown;
+  configurable?: unknown;
+} & Record<string, unknown>;
+
+// LangGraph takes the bound on tasks running at once (how many workers it starts) only from a
+// run's top-level `maxConcurrency`; no public hook lets the run's configuration set it, and its
+// task loop slows down with every task running at once (bench/NOTES.md). So the compiled graph is
+// a subclass whose `stream` (which `invoke`, `streamEvents` and the dev server all go through)
+// defaults it to the configured `maxConcurrency`; LangGraph's own `withConfig` copies keep the
+// class. Pinned by tests/unit/graph.test.ts ("sections written at once are bounded...").
+// The base is typed loosely here because `stream`'s generic overloads cannot be restated in an
+// override; the builders give the instance back its full compiled-graph type.
+const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
+  name?: string;
+  stream(input: StreamInput, options?: StreamOptions): Promise<unknown>;
+};
+
+/** A compiled graph whose runs bound their tasks by the configured `maxConcurrency`. */
+export class TaskBoundGraph extends CompiledBase {
+  override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
+    return super.stream(input, withTaskBound(options));
+  }
+}
+
+/**
+ * LangGraph's task loop stops a step after its first task when it may run only one at a time (its
+ * loop ends once no task is running, before starting the rest: bench/NOTES.md §8), so the task
+ * bound is never below 2. With `maxConcurrency: 1` the model clients still send one request at a
+ * time.
+ */
+const MIN_TASK_BOUND = 2;
+
+/** The run's options with LangGraph's `maxConcurrency` defaulted to the configured one. */
+export function withTaskBound<T>(options: T): T {
+  const given = options as StreamOptions | undefined;
+  const configured =
+    given?.maxConcurrency ??
+    (given?.context as { maxConcurrency?: unknown } | undefined)?.maxConcurrency ??
+    (given?.configurable as { maxConcurrency?: unknown } | undefined)?.maxConcurrency;
+  const bound =
+    typeof configured === "number" && Number.isInteger(configured) && configured > 0
+      ? configured
+      : DEFAULT_MAX_CONCURRENCY;
+  return { ...given, maxConcurrency: Math.max(MIN_TASK_BOUND, bound) } as T;
+}
+
+const StateGraphBase = StateGraph as unknown as new (...fields: unknown[]) => {
+  compile(options?: object): { name?: string; withConfig(config: object): object };
+};
+
+/**
+ * The builder of this package's graphs: a `StateGraph` whose `compile` gives a `TaskBoundGraph`
+ * (tagged `TRACE_TAG`), so a graph compiled by its user, with their own checkpointer, bounds its
+ * workers as the package's own compiled graphs do. Made with `new (TaskBoundStateGraph as typeof
+ * StateGraph)(...)` so LangGraph's types infer the state as for any `StateGraph`.
+ */
+export class TaskBoundStateGraph extends StateGraphBase {
+  override compile(options?: object) {
+    const compiled = super.compile(options).withConfig({ tags: [TRACE_TAG] });
+    const bound = new TaskBoundGraph({ ...compiled });
+    bound.name = (compiled as { name?: string }).name;
+    return bound as unknown as ReturnType<InstanceType<typeof StateGraphBase>["compile"]>;
+  }
+}

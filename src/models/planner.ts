@@ -1,0 +1,96 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { BaseMessage } from "@langchain/core/messages";
+import type { ZodType } from "zod";
+import { PlanError } from "../errors.js";
+import type { Configuration } from "../schemas/configuration.js";
+import type { CoreSubtask } from "../schemas/shape.js";
+import type { ModelCall } from "../schemas/usage.js";
+import { askStructured } from "./structured-output.js";
+
+/** What `planWithModel` needs: the model, the answer's schema and how to check its items. */
+export interface ModelPlanningOptions {
+  model: BaseChatModel;
+  /** The answer's schema: an object whose `listKey` is the list of planned items. */
+  schema: ZodType;
+  listKey: string;
+  messages: BaseMessage[];
+  configuration: Pick<Configuration, "maxPlanAttempts" | "maxSections" | "structuredOutput">;
+  /** Checks the items and gives them ids; throws an `InvalidInputError` saying what is wrong. */
+  withIds: (items: unknown[], field: string) => CoreSubtask[];
+  /** What an item is called in messages ("section", "subtask"). */
+  noun: string;
+  warnings: string[];
+}
+
+/**
+ * Plans with a chat model through structured output (`askStructured`, which owns the fallbacks
+ * between JSON schema, JSON mode and a prompt): asks again (up to `maxPlanAttempts` in all) when
+ * the answer is malformed, off-schema, empty or fails `withIds`, then throws a `PlanError` that
+ * says what came back. A plan longer than `maxSections` is cut with a warning. Every attempt's
+ * tokens are returned, paid or not.
+ */
+export async function planWithModel(
+  options: ModelPlanningOptions,
+): Promise<{ subtasks: CoreSubtask[]; calls: ModelCall[] }> {
+  const { configuration, listKey } = options;
+  // Unusable answers are re-asked here, and only here: the default clients do not retry them
+  // (see `retryTransportFailuresOnly`), so attempts never multiply.
+  const calls: ModelCall[] = [];
+  let lastError: PlanError | undefined;
+  for (let attempt = 1; attempt <= configuration.maxPlanAttempts; attempt += 1) {
+    const answer = await askStructured({
+      model: options.model,
+      schema: options.schema,
+      name: "plan",
+      messages: options.messages,
+      callOptions: { tags: ["planner"], metadata: { attempt } },
+      strategy: configuration.structuredOutput,
+    });
+    calls.push({ role: "planner", model: answer.model, ...answer.usage });
+    try {
+      if (answer.problem !== undefined) {
+        throw new PlanError({
+          message: `the planner's answer is not a valid plan (${answer.problem})`,
+          plan: answer.content,
+        });
+      }
+      const items = (answer.value as Record<string, unknown[]>)[listKey] ?? [];
+      return { subtasks: checkPlan(items, options), calls };
+    } catch (error) {
+      if (!PlanError.isInstance(error)) throw error;
+      lastError = error;
+    }
+  }
+  throw new PlanError({
+    message: `No usable plan after ${configuration.maxPlanAttempts} attempt${configuration.maxPlanAttempts === 1 ? "" : "s"}: ${lastError!.message}`,
+    plan: lastError!.plan,
+    cause: lastError,
+  });
+}
+
+/** Cuts the planned items to `maxSections` and gives them ids; an empty plan is unusable. */
+function checkPlan(planned: unknown[], options: ModelPlanningOptions): CoreSubtask[] {
+  const { configuration, listKey, noun, warnings } = options;
+  let items = planned;
+  if (items.length === 0) {
+    throw new PlanError({
+      message: `the planner returned an empty plan (no ${noun}s)`,
+      plan: { [listKey]: planned },
+    });
+  }
+  if (items.length > configuration.maxSections) {
+    warnings.push(
+      `The planner proposed ${items.length} ${noun}s; kept the first ${configuration.maxSections} (maxSections).`,
+    );
+    items = items.slice(0, configuration.maxSections);
+  }
+  try {
+    return options.withIds(items, `plan.${listKey}`);
+  } catch (error) {
+    throw new PlanError({
+      message: (error as Error).message,
+      plan: { [listKey]: planned },
+      cause: error,
+    });
+  }
+}
