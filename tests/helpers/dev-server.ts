@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { cleanEnvironment } from "./process.js";
 
 /** A running LangGraph dev server (the one Studio talks to). */
@@ -20,19 +22,46 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Where a dev server runs and what it serves. */
+export interface DevServerOptions {
+  /** The server's working directory; defaults to the repository root. */
+  cwd?: string;
+  /**
+   * A langgraph.json to serve instead of the repository's. It is served from a copy in a fresh
+   * temporary directory (its paths made absolute), removed on close: the dev server keeps its
+   * threads and runs in `.langgraph_api` beside its config and loads them on start, so two servers
+   * or two test runs would otherwise share them.
+   */
+  config?: string;
+}
+
 /**
- * Starts `langgraphjs dev` (the LangGraph CLI's dev server, loading this repo's langgraph.json) on
- * a free port on 127.0.0.1, with no browser, no reload and no analytics, and waits until it answers.
+ * Starts `langgraphjs dev` (the LangGraph CLI's dev server, loading this repo's langgraph.json or
+ * `options.config`) on a free port on 127.0.0.1, with no browser, no reload and no analytics, and
+ * waits until it answers.
  */
-export async function startDevServer(env: Record<string, string>): Promise<DevServer> {
+export async function startDevServer(
+  env: Record<string, string>,
+  options: DevServerOptions = {},
+): Promise<DevServer> {
   const port = await freePort();
   const bin = resolve("node_modules/.bin/langgraphjs");
   const inherited = cleanEnvironment();
+  const project = options.config ? await isolatedProject(options.config) : undefined;
   const child: ChildProcess = spawn(
     bin,
-    ["dev", "--port", String(port), "--host", "127.0.0.1", "--no-browser", "--no-reload"],
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+      "--no-browser",
+      "--no-reload",
+      ...(project ? ["--config", project.config] : []),
+    ],
     {
-      cwd: resolve("."),
+      cwd: resolve(options.cwd ?? "."),
       env: { ...inherited, LANGGRAPH_CLI_NO_ANALYTICS: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
@@ -42,7 +71,7 @@ export async function startDevServer(env: Record<string, string>): Promise<DevSe
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const apiUrl = `http://127.0.0.1:${port}`;
-  const close = async () => {
+  const stop = async () => {
     if (child.exitCode !== null || child.pid === undefined) return;
     const exited = new Promise<void>((done) => child.once("exit", () => done()));
     process.kill(-child.pid, "SIGTERM");
@@ -50,9 +79,16 @@ export async function startDevServer(env: Record<string, string>): Promise<DevSe
     await exited;
     clearTimeout(timer);
   };
+  const close = async () => {
+    await stop();
+    await project?.remove();
+  };
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`The dev server exited:\n${output}`);
+    if (child.exitCode !== null) {
+      await project?.remove();
+      throw new Error(`The dev server exited:\n${output}`);
+    }
     try {
       const response = await fetch(`${apiUrl}/ok`);
       if (response.ok) return { apiUrl, output: () => output, close };
@@ -63,4 +99,37 @@ export async function startDevServer(env: Record<string, string>): Promise<DevSe
   }
   await close();
   throw new Error(`The dev server did not answer within 90 s:\n${output}`);
+}
+
+/**
+ * A copy of the langgraph.json at `config` in a fresh temporary directory, with its graph paths
+ * (and an env file's) made absolute, so the server's `.langgraph_api` state is its own.
+ */
+async function isolatedProject(
+  config: string,
+): Promise<{ config: string; remove(): Promise<void> }> {
+  const source = resolve(config);
+  const from = dirname(source);
+  const parsed = JSON.parse(await readFile(source, "utf8")) as {
+    graphs: Record<string, string | { path: string }>;
+    env?: unknown;
+  };
+  const absolute = (spec: string) => {
+    const [file, exportName] = spec.split(":", 2);
+    return `${resolve(from, file!)}${exportName === undefined ? "" : `:${exportName}`}`;
+  };
+  const graphs = Object.fromEntries(
+    Object.entries(parsed.graphs).map(([id, spec]) => [
+      id,
+      typeof spec === "string" ? absolute(spec) : { ...spec, path: absolute(spec.path) },
+    ]),
+  );
+  const env = typeof parsed.env === "string" ? resolve(from, parsed.env) : parsed.env;
+  const directory = await mkdtemp(join(tmpdir(), "langgraph-dev-"));
+  const copy = join(directory, "langgraph.json");
+  await writeFile(copy, JSON.stringify({ ...parsed, graphs, ...(env ? { env } : {}) }, null, 2));
+  return {
+    config: copy,
+    remove: () => rm(directory, { recursive: true, force: true }),
+  };
 }

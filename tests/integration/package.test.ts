@@ -15,11 +15,16 @@ import { cleanEnvironment } from "../helpers/process.js";
 const run = promisify(execFile);
 const ROOT = resolve(".");
 
+/** The README's sections whose examples are compiled and run against the packed package. */
+const EXAMPLE_SECTIONS = ["The building block: `createOrchestratorWorkers`", "Programmatic use"];
+
 /** The README's programmatic examples: a block that imports starts a file, others continue it. */
 export function readmeExamples(readme: string): string[] {
-  const section = readme.split(/^## Programmatic use$/m)[1]?.split(/^## /m)[0] ?? "";
+  const sections = EXAMPLE_SECTIONS.map(
+    (heading) => readme.split(`\n## ${heading}\n`)[1]?.split(/^## /m)[0] ?? "",
+  );
   const files: string[] = [];
-  for (const match of section.matchAll(/```ts\n([\s\S]*?)```/g)) {
+  for (const match of sections.join("\n").matchAll(/```ts\n([\s\S]*?)```/g)) {
     const code = match[1]!.replace(/\/\/ or "\.\/src\/index\.js" in this repo/g, "");
     if (/^import /m.test(code) || files.length === 0) files.push(code);
     else files[files.length - 1] += `\n${code}`;
