@@ -5,7 +5,7 @@ import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { InvalidInputError } from "../../src/errors.js";
 import { CodeChangeError, quoted } from "./errors.js";
 
-/** Directories never listed for the planner nor accepted as a planned path's first segments. */
+/** Directories never listed for the planner (a planned path inside `.git` is refused too). */
 const SKIPPED_DIRECTORIES = new Set([".git", "node_modules"]);
 
 /** A file of the folder, checked and ready to read: its path in the patch and on disk. */
@@ -56,9 +56,15 @@ export function listFiles(root: string, limit: number): { files: string[]; compl
   const files: string[] = [];
   let budget = limit * 20;
   const walk = (directory: string, prefix: string): boolean => {
-    const entries = readdirSync(directory, { withFileTypes: true }).sort((left, right) =>
-      left.name < right.name ? -1 : left.name > right.name ? 1 : 0,
-    );
+    let entries;
+    try {
+      entries = readdirSync(directory, { withFileTypes: true });
+    } catch (error) {
+      // An unreadable subfolder is left out of the list; the folder itself must be readable.
+      if (prefix === "") throw error;
+      return true;
+    }
+    entries.sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
     for (const entry of entries) {
       budget -= 1;
       if (budget < 0 || files.length >= limit) return false;

@@ -95,6 +95,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
   });
   const redactSecrets = (text: string) => redact(text, secrets ?? secretsOf(currentEnvironment()));
+  const sections = createSectionWork({ models, tools, redact: redactSecrets });
   return assembleOrchestratorWorkers({
     schemas: { State: ReportState, Input: ReportInput, Output: ReportOutput, WorkerInput },
     shape: REPORT_SHAPE,
@@ -105,7 +106,8 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
         sections as unknown as Section[],
         configuration.roles,
       ) as unknown as CoreSubtask[],
-    work: createSectionWork({ models, tools, redact: redactSecrets }),
+    work: sections.work,
+    steps: sections.steps,
     describe: (section) => ({ characters: (section as CompletedSection).content.length }),
     redact: redactSecrets,
     synthesizer: createSynthesizerNode({ models, redact: redactSecrets }) as (

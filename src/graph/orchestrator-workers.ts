@@ -2,6 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { Runnable } from "@langchain/core/runnables";
 import type { Callbacks } from "@langchain/core/callbacks/manager";
+import { v5 as uuidv5 } from "@langchain/core/utils/uuid";
 import {
   END,
   START,
@@ -24,7 +25,14 @@ import { createSynthesizeNode, type SynthesisInput } from "../nodes/synthesize.j
 import { createWorkerNode } from "../nodes/worker.js";
 import { ConfigurationSchema, type Configuration } from "../schemas/configuration.js";
 import { SUBTASK_PLANNER_SYSTEM_PROMPT, subtaskPlannerUserPrompt } from "../schemas/prompts.js";
-import type { CoreSubtask, Planner, Replanner, StateShape, Work } from "../schemas/shape.js";
+import type {
+  CoreSubtask,
+  Planner,
+  Replanner,
+  StateShape,
+  Work,
+  WorkSteps,
+} from "../schemas/shape.js";
 import {
   checkSubtasks,
   orchestratorWorkersSchemas,
@@ -330,11 +338,12 @@ function summary(result: unknown): string {
  * model calls it makes through LangChain are recorded for budgets and usage (see `UsageRecorder`).
  */
 function workOf<S extends SubtaskFields, Result>(worker: Worker<S, Result>): Work {
+  const remote = isRemoteGraph(worker);
   const call = (input: WorkerInput<S, Result>, config: LangGraphRunnableConfig) => {
     if (typeof worker === "function") return worker(input, config);
     if ((worker as { lg_is_pregel?: unknown }).lg_is_pregel === true) {
       return (worker as { invoke(input: unknown, config?: object): Promise<unknown> })
-        .invoke(input, config)
+        .invoke(input, remote ? remoteConfig(config, input) : config)
         .then((output) => resultOf(output));
     }
     return (worker as Runnable<WorkerInput<S, Result>, Result>).invoke(input, config);
@@ -348,6 +357,37 @@ function workOf<S extends SubtaskFields, Result>(worker: Worker<S, Result>): Wor
     };
     const recorder = new UsageRecorder(log.calls, subtask.id);
     return call(given, { ...config, callbacks: withHandler(config.callbacks, recorder) });
+  };
+}
+
+/** A `RemoteGraph` (by its LangChain name, so this module does not load the SDK). */
+function isRemoteGraph(worker: unknown): boolean {
+  const type = (worker as { constructor?: { lc_name?: () => string } } | null)?.constructor;
+  return typeof type?.lc_name === "function" && type.lc_name() === "RemoteGraph";
+}
+
+/** The namespace of the remote threads derived in `remoteConfig` (a fixed, random UUID). */
+const REMOTE_THREAD_NAMESPACE = "5f0c7c3e-2a51-4d0e-9f38-6f7d1b8e4a21";
+
+/**
+ * The config a `RemoteGraph` worker runs with. It runs on the remote thread named by
+ * `configurable.thread_id` (creating it when missing), so the orchestrator's own thread id would
+ * put every subtask on one remote thread: the server rejects all but one of the runs at once
+ * (HTTP 422) and each later run starts from the one before's state. Each subtask gets its own
+ * remote thread instead, derived from the orchestrator's thread, the request and the subtask's
+ * id: the same when a failed subtask is retried, so the worker server's thread shows every
+ * attempt. Without an orchestrator thread the remote run is stateless.
+ */
+function remoteConfig(
+  config: LangGraphRunnableConfig,
+  input: { request: string; subtask: { id: string } },
+): LangGraphRunnableConfig {
+  const { thread_id: threadId, ...configurable } = config.configurable ?? {};
+  if (typeof threadId !== "string" || threadId === "") return { ...config, configurable };
+  const name = JSON.stringify([threadId, input.request, input.subtask.id]);
+  return {
+    ...config,
+    configurable: { ...configurable, thread_id: uuidv5(name, REMOTE_THREAD_NAMESPACE) },
   };
 }
 
@@ -396,6 +436,8 @@ export interface OrchestratorWorkersParts<State, Input, Output> {
   redact?: (text: string) => string;
   /** What `section_completed` says of a result. */
   describe?: (result: unknown) => { characters?: number };
+  /** The work as a runnable of its own, for a run's configuration (see `createWorkerNode`). */
+  steps?: (configuration: Configuration) => WorkSteps | undefined;
 }
 
 /** A builder of the core topology, typed by its state, input and output schemas. */
@@ -442,7 +484,13 @@ export function assembleOrchestratorWorkers<
     .addNode("review_plan", createReviewPlanNode(shape), { ends: ["orchestrator", "dispatch"] })
     .addNode(
       "worker",
-      createWorkerNode({ shape, work: parts.work, redact: parts.redact, describe: parts.describe }),
+      createWorkerNode({
+        shape,
+        work: parts.work,
+        steps: parts.steps,
+        redact: parts.redact,
+        describe: parts.describe,
+      }),
       { input: schemas.WorkerInput },
     )
     .addNode("replanner", createReplannerNode({ shape, replan: parts.replan, assign }))

@@ -2,7 +2,7 @@ import { getMaxListeners, setMaxListeners } from "node:events";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { shortMessage } from "../errors.js";
-import { runConfiguration } from "../schemas/configuration.js";
+import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import {
   writeUpdate,
@@ -10,6 +10,7 @@ import {
   type StateShape,
   type Work,
   type WorkLog,
+  type WorkSteps,
 } from "../schemas/shape.js";
 
 /**
@@ -33,6 +34,11 @@ export function createWorkerNode(options: {
   redact?: (text: string) => string;
   /** What `section_completed` says of a result, beside its id and name. */
   describe?: (result: unknown) => { characters?: number };
+  /**
+   * The work as a runnable of its own for this run's configuration (the report's section steps
+   * with `sectionReview`), run as the subtask's named run; `work` when it gives none.
+   */
+  steps?: (configuration: Configuration) => WorkSteps | undefined;
 }) {
   const { shape, work, redact = String, describe = () => ({}) } = options;
   const noun = shape.noun;
@@ -47,6 +53,7 @@ export function createWorkerNode(options: {
       calls: [],
       warnings: [],
       emit: (event) => emitProgress(config, event),
+      config,
     };
     const name = shape.label(subtask);
     const role = typeof subtask.role === "string" ? subtask.role : undefined;
@@ -56,21 +63,25 @@ export function createWorkerNode(options: {
       name,
       ...(role ? { role } : {}),
     });
+    const run = {
+      runName: name,
+      metadata: {
+        [`${noun}_id`]: subtask.id,
+        [`${noun}_name`]: name,
+        ...(role ? { role } : {}),
+      },
+      tags: [`${noun}:${subtask.id}`],
+    };
+    const steps = options.steps?.(configuration);
     try {
-      const result = await RunnableLambda.from(
-        (given: Record<string, unknown>, childConfig: LangGraphRunnableConfig) =>
-          work(given, childConfig, log),
-      )
-        .withConfig({
-          runName: name,
-          metadata: {
-            [`${noun}_id`]: subtask.id,
-            [`${noun}_name`]: name,
-            ...(role ? { role } : {}),
-          },
-          tags: [`${noun}:${subtask.id}`],
-        })
-        .invoke(input, config);
+      const result = steps
+        ? steps.result(await steps.runnable.withConfig(run).invoke(steps.input(input, log), config))
+        : await RunnableLambda.from(
+            (given: Record<string, unknown>, childConfig: LangGraphRunnableConfig) =>
+              work(given, childConfig, log),
+          )
+            .withConfig(run)
+            .invoke(input, config);
       emitProgress(config, {
         type: "section_completed",
         id: subtask.id,

@@ -203,6 +203,22 @@ export interface WorkLog {
   warnings: string[];
   /** Sends a progress event on the run's `custom` stream. */
   emit: (event: ProgressEvent) => void;
+  /** The worker node's config (its run's configurable: the run's tools, say). */
+  config: LangGraphRunnableConfig;
+}
+
+/**
+ * A subtask's work as a runnable of its own (a compiled subgraph of steps), run as the subtask's
+ * named run instead of a function: what it is given, and where its output holds the result.
+ */
+export interface WorkSteps {
+  runnable: {
+    withConfig(config: Record<string, unknown>): {
+      invoke(input: unknown, config?: LangGraphRunnableConfig): Promise<unknown>;
+    };
+  };
+  input: (input: Record<string, unknown>, log: WorkLog) => unknown;
+  result: (output: unknown) => unknown;
 }
 
 /**

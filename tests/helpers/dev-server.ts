@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { cleanEnvironment } from "./process.js";
 
 /** A running LangGraph dev server (the one Studio talks to). */
@@ -102,8 +102,10 @@ export async function startDevServer(
 }
 
 /**
- * A copy of the langgraph.json at `config` in a fresh temporary directory, with its graph paths
- * (and an env file's) made absolute, so the server's `.langgraph_api` state is its own.
+ * A copy of the langgraph.json at `config` in a fresh temporary directory, so the server's
+ * `.langgraph_api` state is its own. Its graph paths are rewritten relative to the copy, not made
+ * absolute: the dev server joins (not resolves) the first one onto its project directory to find
+ * `@langchain/langgraph`, so an absolute path would point into the temporary directory.
  */
 async function isolatedProject(
   config: string,
@@ -114,18 +116,19 @@ async function isolatedProject(
     graphs: Record<string, string | { path: string }>;
     env?: unknown;
   };
-  const absolute = (spec: string) => {
+  const directory = await mkdtemp(join(tmpdir(), "langgraph-dev-"));
+  const moved = (spec: string) => {
     const [file, exportName] = spec.split(":", 2);
-    return `${resolve(from, file!)}${exportName === undefined ? "" : `:${exportName}`}`;
+    const path = relative(directory, resolve(from, file!));
+    return exportName === undefined ? path : `${path}:${exportName}`;
   };
   const graphs = Object.fromEntries(
     Object.entries(parsed.graphs).map(([id, spec]) => [
       id,
-      typeof spec === "string" ? absolute(spec) : { ...spec, path: absolute(spec.path) },
+      typeof spec === "string" ? moved(spec) : { ...spec, path: moved(spec.path) },
     ]),
   );
   const env = typeof parsed.env === "string" ? resolve(from, parsed.env) : parsed.env;
-  const directory = await mkdtemp(join(tmpdir(), "langgraph-dev-"));
   const copy = join(directory, "langgraph.json");
   await writeFile(copy, JSON.stringify({ ...parsed, graphs, ...(env ? { env } : {}) }, null, 2));
   return {
