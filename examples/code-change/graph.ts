@@ -79,7 +79,7 @@ export interface CodeChangeGraphOptions {
 /**
  * Creates the uncompiled code-change graph on `createOrchestratorWorkers`. Compile it with your
  * checkpointer; invoke it with `{ request }`; its `output` is a `CodeChangeOutput`.
- * 1. The folder's files (paths only, bounded) are listed once, here, into the planner's prompt.
+ * 1. The folder's files (paths only, bounded) are listed into the planner's prompt when it plans.
  * 2. The planner model plans one subtask per file.
  * 3. Each worker runs `editFile` (see there); a bad path or a failed edit fails only its file.
  * 4. The synthesizer runs `assemblePatch`.
@@ -91,7 +91,8 @@ export function createCodeChangeGraph(options: CodeChangeGraphOptions) {
     name: options.name ?? "code-change",
     subtask: FileChange,
     planner: options.planner,
-    plannerPrompt: plannerPrompt(listFiles(root, options.maxListedFiles ?? 200)),
+    // Listed at each planning call, so the planner sees the folder as it is when the run starts.
+    plannerPrompt: () => plannerPrompt(listFiles(root, options.maxListedFiles ?? 200)),
     worker: (input: WorkerInput<typeof FileChange, FileDiff>, config) =>
       editFile(input, config, {
         root,

@@ -123,8 +123,13 @@ export interface OrchestratorWorkersOptions<S extends SubtaskFields, Result = un
    * chat-model planner is asked by default; a function planner plans one round unless given this.
    */
   replan?: ReplanFunction<S, Result>;
-  /** System prompt of a chat-model planner; defaults to `SUBTASK_PLANNER_SYSTEM_PROMPT`. */
-  plannerPrompt?: string;
+  /**
+   * System prompt of a chat-model planner; defaults to `SUBTASK_PLANNER_SYSTEM_PROMPT`. A function
+   * is called at each planning call, so the prompt can say what is there now (a folder's files).
+   */
+  plannerPrompt?:
+    | string
+    | ((input: { request: string }, config: LangGraphRunnableConfig) => string | Promise<string>);
   /** Secrets to redact from every failure message; defaults to the environment's. */
   secrets?: string[];
 }
@@ -225,13 +230,13 @@ function plannerOf<S extends SubtaskFields, Result>(
     };
   }
   const answer = planAnswerSchema(schemas);
-  return async ({ request, review, configuration, warnings }) =>
+  return async ({ request, review, configuration, warnings }, config) =>
     planWithModel({
       model: planner,
       schema: answer,
       listKey: "subtasks",
       messages: [
-        new SystemMessage(options.plannerPrompt ?? SUBTASK_PLANNER_SYSTEM_PROMPT),
+        new SystemMessage(await systemPrompt(options, request, config)),
         new HumanMessage(
           subtaskPlannerUserPrompt({ request, maxSubtasks: configuration.maxSections, review }),
         ),
@@ -296,7 +301,7 @@ function replannerOf<S extends SubtaskFields, Result>(
   }
   if (typeof planner === "function") return () => Promise.resolve({ proposed: [], calls: [] });
   const answer = planAnswerSchema(schemas);
-  return async ({ request, configuration, round, room, results }) => {
+  return async ({ request, configuration, round, room, results }, config) => {
     const done = (results as { id: string; result: unknown }[]).map((entry) => ({
       id: entry.id,
       result: summary(entry.result),
@@ -306,7 +311,7 @@ function replannerOf<S extends SubtaskFields, Result>(
       schema: answer,
       name: "plan",
       messages: [
-        new SystemMessage(options.plannerPrompt ?? SUBTASK_PLANNER_SYSTEM_PROMPT),
+        new SystemMessage(await systemPrompt(options, request, config)),
         new HumanMessage(
           subtaskPlannerUserPrompt({
             request,
@@ -325,6 +330,17 @@ function replannerOf<S extends SubtaskFields, Result>(
       calls,
     };
   };
+}
+
+/** A chat-model planner's system prompt for this call: the given one, or the default. */
+async function systemPrompt(
+  options: { plannerPrompt?: OrchestratorWorkersOptions<SubtaskFields>["plannerPrompt"] },
+  request: string,
+  config: LangGraphRunnableConfig,
+): Promise<string> {
+  const given = options.plannerPrompt;
+  if (given === undefined) return SUBTASK_PLANNER_SYSTEM_PROMPT;
+  return typeof given === "function" ? given({ request }, config) : given;
 }
 
 /** A result's first 300 characters on one line, for a later planning round. */

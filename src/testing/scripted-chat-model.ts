@@ -27,8 +27,11 @@ export interface ScriptedChatModelOptions {
   planAnswer?: unknown;
   /** A plan answer per planning call (0 for the first); wins over `planAnswer` when it returns one. */
   planAnswerFor?: (callIndex: number) => unknown;
-  /** Text for a section, from the worker's prompt; defaults to `Body of <name>.` */
-  write?: (sectionName: string, prompt: string) => string;
+  /**
+   * Text for a section, from the worker's prompt (and the whole call, for prompts without a
+   * `<Section name>` block, as a `createOrchestratorWorkers` worker's); defaults to `Body of <name>.`
+   */
+  write?: (sectionName: string, prompt: string, call: RecordedCall) => string;
   /** The aggregator's structured answer (synthesis: llm). */
   synthesisAnswer?: Record<string, unknown>;
   /**
@@ -135,7 +138,7 @@ export class ScriptedChatModel extends LocalChatModel {
     if (acted) return acted;
     const name = sectionNameOf(call.prompt) ?? "(none)";
     if (this.options.failSections?.includes(name)) throw new Error(`Scripted failure for ${name}`);
-    return { content: this.options.write?.(name, call.prompt) ?? `Body of ${name}.` };
+    return { content: this.options.write?.(name, call.prompt, call) ?? `Body of ${name}.` };
   }
 }
 

@@ -208,7 +208,7 @@ describe("a RemoteGraph worker: the worker graph on one dev server, the orchestr
     ]);
   }, 60_000);
 
-  test("an orchestrator in another process, with its own checkpointer and a thread id that is not a UUID, uses the same deployed worker", async () => {
+  test("an orchestrator outside any server (in this process, its own checkpointer, a thread id that is not a UUID) uses the same deployed worker", async () => {
     const request = "Rename quux to corge";
     const graph = createOrchestratorWorkers({
       subtask: FileChange,
