@@ -360,7 +360,12 @@ function workOf<S extends SubtaskFields, Result>(worker: Worker<S, Result>): Wor
     if ((worker as { lg_is_pregel?: unknown }).lg_is_pregel === true) {
       return (worker as { invoke(input: unknown, config?: object): Promise<unknown> })
         .invoke(input, remote ? remoteConfig(config, input) : config)
-        .then((output) => resultOf(output));
+        .then(
+          (output) => resultOf(output),
+          (error: unknown) => {
+            throw remote ? remoteFailure(error) : error;
+          },
+        );
     }
     return (worker as Runnable<WorkerInput<S, Result>, Result>).invoke(input, config);
   };
@@ -405,6 +410,26 @@ function remoteConfig(
     ...config,
     configurable: { ...configurable, thread_id: uuidv5(name, REMOTE_THREAD_NAMESPACE) },
   };
+}
+
+/**
+ * A remote worker's failure as the error it reports: `RemoteGraph` throws a `RemoteException`
+ * whose message is the server's JSON (`{"error":"Error","message":"..."}`); the message is read
+ * out of it (bounded), so `failed` says what went wrong rather than quoting JSON.
+ */
+function remoteFailure(error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== "RemoteException") return error;
+  try {
+    const body = JSON.parse(error.message.slice(0, 100_000)) as {
+      error?: unknown;
+      message?: unknown;
+    };
+    if (typeof body.message !== "string") return error;
+    const kind = typeof body.error === "string" && body.error !== "Error" ? `${body.error}: ` : "";
+    return new Error(`The remote worker failed: ${kind}${body.message}`, { cause: error });
+  } catch {
+    return error;
+  }
 }
 
 /** A graph worker's result: its output's `result`; an output without one is an error. */

@@ -165,8 +165,14 @@ describe("a RemoteGraph worker: the worker graph on one dev server, the orchestr
 
     const first = await runOrchestrator(thread.thread_id, request);
 
+    // The remote error's message, read out of the server's JSON body.
     expect(first.values.failed).toEqual([
-      { id: "s2", error: expect.stringContaining("fail.txt is locked by another edit") },
+      {
+        id: "s2",
+        error: expect.stringMatching(
+          /^Error: The remote worker failed: fail\.txt is locked by another edit$/,
+        ),
+      },
     ]);
     expect(first.events).toContainEqual(
       expect.objectContaining({
