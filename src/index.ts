@@ -1,8 +1,15 @@
 /**
- * Public API: the orchestrator-workers pattern for any task (`createOrchestratorWorkers`), and the
- * report graph built on it (build it with your own models and checkpointer, or use the compiled
- * default `graph`); run either with `invoke` or `stream`.
+ * Public API of orchestrator-workers:
+ * - the pattern for any task: `createOrchestratorWorkers` and its types;
+ * - the report graph built on it: `buildGraph`, `createReportGraph`, the compiled `graph`, their
+ *   state, input and output schemas, configuration and prompts;
+ * - worker tools: a local sources tool, a Wikipedia tool, MCP servers;
+ * - the errors the package throws.
+ * Test doubles (a scripted model, a local OpenAI-compatible server) are in
+ * `orchestrator-workers/testing`.
  */
+
+// The building block.
 export {
   createOrchestratorWorkers,
   type GivenSubtask,
@@ -16,6 +23,10 @@ export {
 } from "./graph/orchestrator-workers.js";
 export type { SynthesisInput } from "./nodes/synthesize.js";
 export { MAX_REQUEST_LENGTH, orchestratorWorkersSchemas } from "./schemas/subtasks.js";
+export { PLAN_STATUSES, type PlanStatus } from "./schemas/plan.js";
+export type { ProgressEvent } from "./schemas/events.js";
+
+// The report graph.
 export {
   buildGraph,
   createReportGraph,
@@ -35,37 +46,9 @@ export {
   type ReportStateType,
   type WorkerInputType,
 } from "./schemas/state.js";
-export type { ProgressEvent } from "./schemas/events.js";
-export {
-  CITATION_CHECKS,
-  ConfigurationSchema,
-  DEFAULT_MODEL,
-  DEFAULT_ROLES,
-  RoleSchema,
-  resolveConfiguration,
-  type CitationCheck,
-  type Configuration,
-  type ConfigurationInput,
-  type Role,
-} from "./schemas/configuration.js";
+export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
 export type { PlanReviewRequest } from "./schemas/review.js";
-export {
-  PlanSchema,
-  PlanStateSchema,
-  PLAN_STATUSES,
-  planSchemaFor,
-  type Plan,
-  type PlanState,
-  type PlanStatus,
-} from "./schemas/plan.js";
-export {
-  DEFAULT_PRICES,
-  ModelCallSchema,
-  UsageLedgerSchema,
-  usageLedger,
-  type ModelCall,
-  type UsageLedger,
-} from "./schemas/usage.js";
+export { PlanSchema, PlanStateSchema, type Plan, type PlanState } from "./schemas/plan.js";
 export {
   CompletedSectionSchema,
   FailedSectionSchema,
@@ -85,45 +68,46 @@ export {
   type SectionReview,
   type Source,
 } from "./schemas/section.js";
-/** Citation checking as the workers do it: other forms to `[key]`, fabricated keys, the summary. */
+export { CitationSummarySchema, type CitationSummary } from "./schemas/citations.js";
 export {
-  CitationSummarySchema,
-  checkCitations,
-  citationSummary,
-  citedClaims,
-  type CheckedCitations,
-  type CitationSummary,
-  type RetrievedSource,
-} from "./schemas/citations.js";
-export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
-export { MODEL_PROVIDERS, parseModelName, providerPackage } from "./models/providers.js";
+  DEFAULT_PRICES,
+  ModelCallSchema,
+  UsageLedgerSchema,
+  type ModelCall,
+  type UsageLedger,
+} from "./schemas/usage.js";
+
+// Configuration (either graph's `configurable` or `context`) and the default prompts.
 export {
-  chatModelName,
-  checkModelNames,
-  createChatModelProvider,
-  usesOfflineModel,
-  type ChatModelProvider,
-  type ChatModelProviderOptions,
-  type GivenModels,
-  type ModelRole,
-} from "./models/chat-models.js";
+  CITATION_CHECKS,
+  ConfigurationSchema,
+  DEFAULT_MODEL,
+  DEFAULT_ROLES,
+  McpServerSchema,
+  RoleSchema,
+  resolveConfiguration,
+  type CitationCheck,
+  type Configuration,
+  type ConfigurationInput,
+  type McpServer,
+  type Role,
+} from "./schemas/configuration.js";
 export {
-  OfflineChatModel,
-  OFFLINE_MODEL_NAME,
-  OFFLINE_NOTICE,
-} from "./models/offline-chat-model.js";
-export {
-  LocalChatModel,
-  type LocalChatReply,
-  type LocalChatRequest,
-  type LocalToolDefinition,
-} from "./models/local-chat-model.js";
-export { readEnvironment, secretsOf, type Environment } from "./env.js";
+  AGGREGATOR_SYSTEM_PROMPT,
+  PLANNER_SYSTEM_PROMPT,
+  REVIEWER_SYSTEM_PROMPT,
+  SUBTASK_PLANNER_SYSTEM_PROMPT,
+  VERIFIER_SYSTEM_PROMPT,
+  WRITER_SYSTEM_PROMPT,
+} from "./schemas/prompts.js";
+export type { Environment } from "./env.js";
+export { OfflineChatModel, OFFLINE_MODEL_NAME } from "./models/offline-chat-model.js";
+
+// Worker tools.
 export { createSourcesTool } from "./tools/sources.js";
 export { createWikipediaTool } from "./tools/wikipedia.js";
 /** MCP servers as worker tools: read an `mcpServers` file, start the servers, close them. */
 export {
-  mcpSecretsOf,
   openMcpServers,
   parseMcpServers,
   readMcpServersFile,
@@ -132,24 +116,12 @@ export {
   type McpServersInput,
   type OpenMcpServersOptions,
 } from "./tools/mcp.js";
-/** One MCP server entry (`{ command, args, env, cwd }` or `{ url, headers }`), as a zod schema. */
-export { McpServerSchema, type McpServer } from "./schemas/configuration.js";
-export { formatResults, sourcesIn, type ToolResult } from "./tools/results.js";
+
+// Errors: check them with `isInstance`, not `instanceof`.
 export {
   InvalidInputError,
   ModelServerUnreachableError,
   OrchestratorWorkersError,
   PlanError,
   SectionError,
-  redact,
-  shortMessage,
 } from "./errors.js";
-export {
-  AGGREGATOR_SYSTEM_PROMPT,
-  PLANNER_SYSTEM_PROMPT,
-  REVIEWER_SYSTEM_PROMPT,
-  VERIFIER_SYSTEM_PROMPT,
-  WRITER_SYSTEM_PROMPT,
-} from "./schemas/prompts.js";
-export { askStructured, type StructuredAnswer } from "./models/structured-output.js";
-export { isUnusableAnswerError, retryTransportFailuresOnly } from "./models/retry-policy.js";
