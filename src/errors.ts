@@ -89,6 +89,20 @@ export class SectionError extends OrchestratorWorkersError {
   }
 }
 
+/** `failFast`: the first subtask that failed stopped the run; the message is redacted. */
+export class FailFastError extends OrchestratorWorkersError {
+  readonly subtaskId: string;
+
+  constructor(message: string, subtaskId: string) {
+    super("FailFastError", `${subtaskId} failed (failFast): ${message}`);
+    this.subtaskId = subtaskId;
+  }
+
+  static override isInstance(error: unknown): error is FailFastError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "FailFastError";
+  }
+}
+
 /**
  * An error as one line a person reads (at most `maxLength` characters): its name (unless
  * `withName` is false) and message, newlines folded. The one way this package shortens an error

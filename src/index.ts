@@ -119,6 +119,7 @@ export {
 
 // Errors: check them with `isInstance`, not `instanceof`.
 export {
+  FailFastError,
   InvalidInputError,
   ModelServerUnreachableError,
   OrchestratorWorkersError,

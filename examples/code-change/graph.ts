@@ -93,8 +93,9 @@ export function createCodeChangeGraph(options: CodeChangeGraphOptions) {
     planner: options.planner,
     // Listed at each planning call, so the planner sees the folder as it is when the run starts.
     plannerPrompt: () => plannerPrompt(listFiles(root, options.maxListedFiles ?? 200)),
-    worker: (input: WorkerInput<typeof FileChange, FileDiff>, config) =>
-      editFile(input, config, {
+    // Dependencies' results arrive typed `unknown`; here they are this graph's own FileDiffs.
+    worker: (input, config) =>
+      editFile(input as WorkerInput<typeof FileChange, FileDiff>, config, {
         root,
         editor: options.editor,
         maxFileBytes,

@@ -27,8 +27,16 @@ const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
 
 /** A compiled graph whose runs bound their tasks by the configured `maxConcurrency`. */
 export class TaskBoundGraph extends CompiledBase {
+  declare config?: { configurable?: Record<string, unknown>; context?: unknown };
+
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
-    return super.stream(input, withTaskBound(options));
+    // A bound set with `withConfig` counts when the run's own options set none.
+    const bound = withTaskBound({
+      ...options,
+      configurable: { ...this.config?.configurable, ...(options?.configurable as object) },
+      context: options?.context ?? this.config?.context,
+    });
+    return super.stream(input, { ...options, maxConcurrency: bound.maxConcurrency });
   }
 }
 
@@ -65,8 +73,13 @@ const StateGraphBase = StateGraph as unknown as new (...fields: unknown[]) => {
  * StateGraph)(...)` so LangGraph's types infer the state as for any `StateGraph`.
  */
 export class TaskBoundStateGraph extends StateGraphBase {
-  override compile(options?: object) {
-    const compiled = super.compile(options).withConfig({ tags: [TRACE_TAG] });
+  /** The compiled graph's name when `compile` is given none (traces, streams). */
+  graphName?: string;
+
+  override compile(options?: { name?: string } & object) {
+    const compiled = super
+      .compile({ ...options, name: options?.name ?? this.graphName })
+      .withConfig({ tags: [TRACE_TAG] });
     const bound = new TaskBoundGraph({ ...compiled });
     bound.name = (compiled as { name?: string }).name;
     return bound as unknown as ReturnType<InstanceType<typeof StateGraphBase>["compile"]>;

@@ -99,6 +99,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
   return assembleOrchestratorWorkers({
     schemas: { State: ReportState, Input: ReportInput, Output: ReportOutput, WorkerInput },
     shape: REPORT_SHAPE,
+    name: GRAPH_NAME,
     plan: createReportPlanner(models),
     replan: createReportReplanner(models),
     assign: (sections, configuration) =>

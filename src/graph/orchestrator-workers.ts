@@ -84,9 +84,13 @@ export type ReplanFunction<S extends SubtaskFields, Result = unknown> = (
   config: LangGraphRunnableConfig,
 ) => GivenSubtask<S>[] | Promise<GivenSubtask<S>[]>;
 
-/** A worker function: one subtask in, its result out (JSON-serializable, to be checkpointed). */
+/**
+ * A worker function: one subtask in, its result out (JSON data, to be checkpointed). Its input's
+ * dependency results are typed `unknown`: a parameter that named `Result` would stop TypeScript
+ * from inferring `Result` from what the function returns.
+ */
 export type WorkerFunction<S extends SubtaskFields, Result = unknown> = (
-  input: WorkerInput<S, Result>,
+  input: WorkerInput<S, unknown>,
   config: LangGraphRunnableConfig,
 ) => Result | Promise<Result>;
 
@@ -101,7 +105,11 @@ export type Worker<S extends SubtaskFields, Result = unknown> =
   | { lg_is_pregel: boolean; invoke(input: unknown, config?: object): Promise<unknown> };
 
 /** Options of `createOrchestratorWorkers`. */
-export interface OrchestratorWorkersOptions<S extends SubtaskFields, Result = unknown> {
+export interface OrchestratorWorkersOptions<
+  S extends SubtaskFields,
+  Result = unknown,
+  Output = Result[],
+> {
   /** The graph's name in traces and streams; defaults to "orchestrator-workers". */
   name?: string;
   /** A subtask's own fields, as a zod object; ids and dependencies are added. */
@@ -115,14 +123,14 @@ export interface OrchestratorWorkersOptions<S extends SubtaskFields, Result = un
   worker: Worker<S, Result>;
   /** Assembles the output from the results in plan order; defaults to the list of results. */
   synthesize?: (
-    input: SynthesisInput<PlannedSubtask<S>, Result>,
+    input: SynthesisInput<PlannedSubtask<S>, NoInfer<Result>>,
     config: LangGraphRunnableConfig,
-  ) => unknown;
+  ) => Output | Promise<Output>;
   /**
    * Later planning rounds (`maxPlanningRounds` > 1): a function proposing subtasks to add. A
    * chat-model planner is asked by default; a function planner plans one round unless given this.
    */
-  replan?: ReplanFunction<S, Result>;
+  replan?: ReplanFunction<S, NoInfer<Result>>;
   /**
    * System prompt of a chat-model planner; defaults to `SUBTASK_PLANNER_SYSTEM_PROMPT`. A function
    * is called at each planning call, so the prompt can say what is there now (a folder's files).
@@ -142,11 +150,13 @@ export interface OrchestratorWorkersOptions<S extends SubtaskFields, Result = un
  * progress events and one trace run per subtask come from the same core as the report graph's.
  * Compile it with your checkpointer: `createOrchestratorWorkers({...}).compile({ checkpointer })`.
  */
-export function createOrchestratorWorkers<S extends SubtaskFields, Result = unknown>(
-  options: OrchestratorWorkersOptions<S, Result>,
-) {
+export function createOrchestratorWorkers<
+  S extends SubtaskFields,
+  Result = unknown,
+  Output = Result[],
+>(options: OrchestratorWorkersOptions<S, Result, Output>) {
   checkOptions(options);
-  const schemas = orchestratorWorkersSchemas(options.subtask);
+  const schemas = orchestratorWorkersSchemas<S["shape"], Result, Output>(options.subtask);
   const shape = subtaskShape(schemas.GivenSubtask);
   const secrets = () => options.secrets ?? secretsOf(readEnvironment());
   return assembleOrchestratorWorkers({
@@ -160,8 +170,12 @@ export function createOrchestratorWorkers<S extends SubtaskFields, Result = unkn
       synthesize: options.synthesize as Parameters<typeof createSynthesizeNode>[0]["synthesize"],
     }),
     redact: (text) => redact(text, secrets()),
+    name: options.name ?? DEFAULT_GRAPH_NAME,
   });
 }
+
+/** The generic graph's name in traces and streams when `name` is not given. */
+export const DEFAULT_GRAPH_NAME = "orchestrator-workers";
 
 /** The options checked when the graph is built, so a mistake is named before any run. */
 function checkOptions(options: { subtask?: unknown; planner?: unknown; worker?: unknown }): void {
@@ -197,9 +211,9 @@ function checkOptions(options: { subtask?: unknown; planner?: unknown; worker?: 
 }
 
 /** The planner as the core calls it: a chat model through structured output, or the function. */
-function plannerOf<S extends SubtaskFields, Result>(
-  options: OrchestratorWorkersOptions<S, Result>,
-  schemas: ReturnType<typeof orchestratorWorkersSchemas<S>>,
+function plannerOf<S extends SubtaskFields, Result, Output>(
+  options: OrchestratorWorkersOptions<S, Result, Output>,
+  schemas: { GivenSubtask: SubtaskFields },
 ): Planner {
   const withIds = (items: unknown[], field: string) =>
     checkSubtasks(items, schemas.GivenSubtask, field);
@@ -249,9 +263,7 @@ function plannerOf<S extends SubtaskFields, Result>(
 }
 
 /** A chat-model planner's answer: `{ subtasks: [...] }`, each with its fields and `dependsOn`. */
-function planAnswerSchema<S extends SubtaskFields>(
-  schemas: ReturnType<typeof orchestratorWorkersSchemas<S>>,
-) {
+function planAnswerSchema(schemas: { GivenSubtask: SubtaskFields }) {
   const item = schemas.GivenSubtask.omit({ id: true, dependsOn: true });
   return z.object({
     subtasks: z
@@ -279,9 +291,9 @@ function cut<T>(items: T[], configuration: Configuration, warnings: string[]): T
 }
 
 /** Later planning rounds: the `replan` function, a chat-model planner, or none. */
-function replannerOf<S extends SubtaskFields, Result>(
-  options: OrchestratorWorkersOptions<S, Result>,
-  schemas: ReturnType<typeof orchestratorWorkersSchemas<S>>,
+function replannerOf<S extends SubtaskFields, Result, Output>(
+  options: OrchestratorWorkersOptions<S, Result, Output>,
+  schemas: { GivenSubtask: SubtaskFields },
 ): Replanner {
   const { planner, replan } = options;
   if (replan) {
@@ -345,7 +357,8 @@ async function systemPrompt(
 
 /** A result's first 300 characters on one line, for a later planning round. */
 function summary(result: unknown): string {
-  const text = typeof result === "string" ? result : (JSON.stringify(result) ?? String(result));
+  // Results are JSON data (see `checkedResult`), at most MAX_RESULT_CHARACTERS long.
+  const text = typeof result === "string" ? result : (JSON.stringify(result) ?? "null");
   return text.slice(0, 300).replace(/\s+/g, " ");
 }
 
@@ -377,8 +390,66 @@ function workOf<S extends SubtaskFields, Result>(worker: Worker<S, Result>): Wor
       dependencies: (input.dependencies as { id: string; result: Result }[] | undefined) ?? [],
     };
     const recorder = new UsageRecorder(log.calls, subtask.id);
-    return call(given, { ...config, callbacks: withHandler(config.callbacks, recorder) });
+    const result = await call(given, {
+      ...config,
+      callbacks: withHandler(config.callbacks, recorder),
+    });
+    return checkedResult(result, subtask.id);
   };
+}
+
+/** The most characters of text one result may hold; a result is checkpointed with the run. */
+export const MAX_RESULT_CHARACTERS = 10_000_000;
+
+/**
+ * A worker's result as it will be stored: JSON data (plain objects, arrays, strings, finite
+ * numbers, booleans, null; `undefined` is stored as null), at most `MAX_RESULT_CHARACTERS` of
+ * text. Anything else would be lost or changed by the checkpointer, or break the thread's stored
+ * state, so it fails the subtask here, saying where it is and what to return instead.
+ */
+function checkedResult(result: unknown, subtaskId: string): unknown {
+  if (result === undefined) return null;
+  let characters = 0;
+  const seen = new Set<object>();
+  const problem = (value: unknown, path: string, depth: number): string | undefined => {
+    if (value === null || typeof value === "boolean") return undefined;
+    if (typeof value === "string") {
+      characters += value.length;
+      return characters > MAX_RESULT_CHARACTERS
+        ? `it holds more than ${MAX_RESULT_CHARACTERS.toLocaleString("en-US")} characters of text`
+        : undefined;
+    }
+    if (typeof value === "number") {
+      return Number.isFinite(value) ? undefined : `${path} is ${String(value)}`;
+    }
+    if (typeof value !== "object") return `${path} is a ${typeof value}`;
+    if (depth > 100) return `${path} is nested more than 100 levels deep`;
+    if (seen.has(value)) return `${path} refers back to an enclosing value (a cycle)`;
+    const prototype = Object.getPrototypeOf(value) as unknown;
+    if (!Array.isArray(value) && prototype !== Object.prototype && prototype !== null) {
+      const kind = (value as { constructor?: { name?: string } }).constructor?.name ?? "object";
+      return `${path} is a ${kind}, not a plain object`;
+    }
+    seen.add(value);
+    const entries = Array.isArray(value)
+      ? value.map((item, index) => [`${path}[${index}]`, item] as const)
+      : Object.entries(value).map(([key, item]) => [`${path}.${key}`, item] as const);
+    for (const [where, item] of entries) {
+      if (item === undefined && !Array.isArray(value)) continue;
+      const found = problem(item, where, depth + 1);
+      if (found) return found;
+    }
+    seen.delete(value);
+    return undefined;
+  };
+  const found = problem(result, "result", 0);
+  if (found) {
+    throw new InvalidInputError({
+      field: `results.${subtaskId}`,
+      message: `The worker's result for ${subtaskId} cannot be stored: ${found}. Return JSON data (plain objects, arrays, strings, finite numbers, booleans or null).`,
+    });
+  }
+  return result;
 }
 
 /** A `RemoteGraph` (by its LangChain name, so this module does not load the SDK). */
@@ -395,8 +466,8 @@ const REMOTE_THREAD_NAMESPACE = "5f0c7c3e-2a51-4d0e-9f38-6f7d1b8e4a21";
  * `configurable.thread_id` (creating it when missing), so the orchestrator's own thread id would
  * put every subtask on one remote thread: the server rejects all but one of the runs at once
  * (HTTP 422) and each later run starts from the one before's state. Each subtask gets its own
- * remote thread instead, derived from the orchestrator's thread, the request and the subtask's
- * id: the same when a failed subtask is retried, so the worker server's thread shows every
+ * remote thread instead, derived from the orchestrator's thread, the request and the subtask
+ * (its id and fields): the same when a failed subtask is retried, so the worker server's thread shows every
  * attempt. Without an orchestrator thread the remote run is stateless.
  */
 function remoteConfig(
@@ -405,7 +476,8 @@ function remoteConfig(
 ): LangGraphRunnableConfig {
   const { thread_id: threadId, ...configurable } = config.configurable ?? {};
   if (typeof threadId !== "string" || threadId === "") return { ...config, configurable };
-  const name = JSON.stringify([threadId, input.request, input.subtask.id]);
+  // The subtask's fields too: another plan's `s1` on the same thread is another remote thread.
+  const name = JSON.stringify([threadId, input.request, input.subtask]);
   return {
     ...config,
     configurable: { ...configurable, thread_id: uuidv5(name, REMOTE_THREAD_NAMESPACE) },
@@ -479,6 +551,8 @@ export interface OrchestratorWorkersParts<State, Input, Output> {
   describe?: (result: unknown) => { characters?: number };
   /** The work as a runnable of its own, for a run's configuration (see `createWorkerNode`). */
   steps?: (configuration: Configuration) => WorkSteps | undefined;
+  /** The compiled graph's name when `compile` is given none. */
+  name?: string;
 }
 
 /** A builder of the core topology, typed by its state, input and output schemas. */
@@ -518,6 +592,7 @@ export function assembleOrchestratorWorkers<
 >(parts: OrchestratorWorkersParts<State, Input, Output>) {
   const { schemas, shape, assign } = parts;
   const builder = typedBuilder(schemas);
+  (builder as unknown as TaskBoundStateGraph).graphName = parts.name;
   // The nodes read and write the state through the shape, so they are typed loosely here.
   (builder as unknown as StateGraph<z.ZodObject>)
     .addNode("orchestrator", createOrchestratorNode({ shape, plan: parts.plan, assign }))

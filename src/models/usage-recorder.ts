@@ -10,6 +10,9 @@ import { usageOf, type ModelCall } from "../schemas/usage.js";
  */
 export class UsageRecorder extends BaseCallbackHandler {
   name = "orchestrator_workers_usage";
+  // Recorded before the call returns, so the worker's update (and the budget check after it)
+  // never misses a call that a slower handler ahead of this one in the queue is still holding.
+  override awaitHandlers = true;
   private readonly models = new Map<string, string>();
 
   constructor(
@@ -39,5 +42,9 @@ export class UsageRecorder extends BaseCallbackHandler {
     const model = this.models.get(runId) ?? "unknown";
     this.models.delete(runId);
     this.calls.push({ role: "worker", model, sectionId: this.subtaskId, ...usageOf(message) });
+  }
+
+  override handleLLMError(_error: unknown, runId: string): void {
+    this.models.delete(runId);
   }
 }

@@ -16,7 +16,8 @@ import type { ModelCall } from "../schemas/usage.js";
  * 2. keeps the thread's plan, and its finished subtasks, when the run is a re-run of the same
  *    request (a resume after a crash or after failed subtasks) and no reviewer sent the plan back:
  *    nothing is planned or paid twice;
- * 3. takes a ready-made plan from the input as given, skipping the planner;
+ * 3. takes a ready-made plan from the input as given, skipping the planner, and clears it from
+ *    the state once it is the plan (so a later request on the thread plans afresh);
  * 4. otherwise asks the planner (for the report, the planner model through structured output,
  *    asked again on unusable answers; see `planWithModel`), after a review with the previous plan
  *    and the reviewer's feedback;
@@ -44,7 +45,12 @@ export function createOrchestratorNode(options: {
       current &&
       !revising &&
       current.request === input.request &&
-      (!input.subtasks || shape.samePlan(input.subtasks, current.subtasks))
+      (!input.subtasks ||
+        shape.samePlan(
+          input.subtasks,
+          // A ready-made plan is the first round's: later rounds' additions are the thread's own.
+          current.subtasks.filter((subtask) => subtask.round === undefined),
+        ))
     ) {
       const kept: CorePlan = {
         ...current,
@@ -57,6 +63,7 @@ export function createOrchestratorNode(options: {
       // The subtasks that failed last time are about to be retried; their old errors are history.
       return writeUpdate(shape, {
         request: input.request,
+        ...(state.subtasks !== undefined && state.subtasks !== null ? { subtasks: null } : {}),
         plan: kept,
         failed: new Overwrite([]),
       });
@@ -90,6 +97,9 @@ export function createOrchestratorNode(options: {
     // the planner's bill; a plan made afresh starts a new one.
     return writeUpdate(shape, {
       request: input.request,
+      // The ready-made plan is now the thread's plan: a later run with another request must not
+      // find it in the state and take it for its own.
+      ...(state.subtasks !== undefined && state.subtasks !== null ? { subtasks: null } : {}),
       plan,
       results: new Overwrite([]),
       failed: new Overwrite([]),

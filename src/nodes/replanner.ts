@@ -1,4 +1,5 @@
-import type { LangGraphRunnableConfig } from "@langchain/langgraph";
+import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { shortMessage } from "../errors.js";
 import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import {
   inPlanOrder,
@@ -39,29 +40,41 @@ export function createReplannerNode(options: {
     const write = (update: Parameters<typeof writeUpdate>[1]) => writeUpdate(shape, update);
     if (room <= 0) return write({ plan: complete });
 
-    const { proposed, calls } = await options.replan(
-      {
-        request: plan.request,
-        configuration,
-        round,
-        room,
-        plan,
-        results: inPlanOrder(plan.subtasks, state.results),
-      },
-      config,
-    );
-    const modelCalls = calls;
     const unusable = `Planning round ${round} proposed ${shape.noun}s that could not be used; the plan was kept as it was.`;
-    if (proposed === undefined) return write({ plan: complete, modelCalls, warnings: [unusable] });
+    let asked: Awaited<ReturnType<Replanner>>;
+    try {
+      asked = await options.replan(
+        {
+          request: plan.request,
+          configuration,
+          round,
+          room,
+          plan,
+          results: inPlanOrder(plan.subtasks, state.results),
+        },
+        config,
+      );
+    } catch (error) {
+      // The work done is paid for: a later round that fails never costs it.
+      if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
+      return write({
+        plan: complete,
+        warnings: [`${unusable} (${shortMessage(error, { maxLength: 200 })})`],
+      });
+    }
+    const { proposed, calls: modelCalls } = asked;
+    if (!Array.isArray(proposed)) {
+      return write({ plan: complete, modelCalls, warnings: [unusable] });
+    }
     const additions = proposed.slice(0, room);
     if (additions.length === 0) return write({ plan: complete, modelCalls });
 
     const offset = plan.subtasks.length;
     let added: CoreSubtask[];
     try {
-      const numbered = additions.map((subtask, index) => ({
-        ...(subtask as object),
-        id: `s${offset + index + 1}`,
+      const numbered = nextIds(plan.subtasks, additions.length).map((id, index) => ({
+        ...(additions[index] as object),
+        id,
       }));
       // Ids and dependencies are checked over the whole plan, old subtasks and new.
       added = shape
@@ -83,4 +96,14 @@ export function createReplannerNode(options: {
       modelCalls,
     });
   };
+}
+
+/** `count` ids for added subtasks: the next `s<n>` after the plan's size that no subtask has. */
+function nextIds(subtasks: readonly { id: string }[], count: number): string[] {
+  const taken = new Set(subtasks.map((subtask) => subtask.id));
+  const ids: string[] = [];
+  for (let n = subtasks.length + 1; ids.length < count; n += 1) {
+    if (!taken.has(`s${n}`)) ids.push(`s${n}`);
+  }
+  return ids;
 }

@@ -1,7 +1,11 @@
 import { getMaxListeners, setMaxListeners } from "node:events";
 import { RunnableLambda } from "@langchain/core/runnables";
-import { isGraphBubbleUp, type LangGraphRunnableConfig } from "@langchain/langgraph";
-import { shortMessage } from "../errors.js";
+import {
+  isGraphBubbleUp,
+  isGraphInterrupt,
+  type LangGraphRunnableConfig,
+} from "@langchain/langgraph";
+import { FailFastError, shortMessage } from "../errors.js";
 import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import {
@@ -42,6 +46,14 @@ export function createWorkerNode(options: {
 }) {
   const { shape, work, redact = String, describe = () => ({}) } = options;
   const noun = shape.noun;
+  // What the completed event adds is never worth failing a finished, paid subtask for.
+  const described = (result: unknown) => {
+    try {
+      return describe(result);
+    } catch {
+      return {};
+    }
+  };
   return async function worker(
     input: Record<string, unknown>,
     config: LangGraphRunnableConfig,
@@ -86,7 +98,7 @@ export function createWorkerNode(options: {
         type: "section_completed",
         id: subtask.id,
         name,
-        ...describe(result),
+        ...described(result),
       });
       // No write for an empty list: each key written is a row per subtask in a checkpointer.
       return writeUpdate(shape, {
@@ -94,9 +106,18 @@ export function createWorkerNode(options: {
         modelCalls: log.calls,
         ...(log.warnings.length ? { warnings: log.warnings } : {}),
       });
-    } catch (error) {
-      if (configuration.failFast || isGraphBubbleUp(error) || config.signal?.aborted) throw error;
-      const message = redact(shortMessage(error));
+    } catch (caught) {
+      // The section steps keep no checkpoints of their own, so a pause inside them could never be
+      // resumed (each resume would start the subtask again): it fails the subtask, saying why.
+      const error =
+        steps && isGraphInterrupt(caught)
+          ? new Error(
+              `A tool asked for human input (interrupt) inside ${noun} ${subtask.id}'s steps, which cannot pause: run it without them (sectionReview off).`,
+            )
+          : caught;
+      if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
+      const message = failureMessage(error, redact);
+      if (configuration.failFast) throw new FailFastError(message, subtask.id);
       emitProgress(config, { type: "section_failed", id: subtask.id, name, error: message });
       return writeUpdate(shape, {
         failed: [shape.failedEntry(subtask, message)],
@@ -118,4 +139,16 @@ function allowListenersPerTask(signal: AbortSignal | undefined, maxConcurrency: 
   if (!signal) return;
   const wanted = 4 * Math.max(maxConcurrency, 2) + 10;
   if (getMaxListeners(signal) < wanted) setMaxListeners(wanted, signal);
+}
+
+/**
+ * A failure as one line for the state, an event or a terminal: the whole message redacted first
+ * (so no cut can leave a secret's prefix), then control characters (terminal escapes included)
+ * made spaces, then shortened.
+ */
+function failureMessage(error: unknown, redact: (text: string) => string): string {
+  const whole = redact(shortMessage(error, { maxLength: 100_000 }));
+  // eslint-disable-next-line no-control-regex
+  const plain = whole.replace(/\u001b\[[0-?]*[ -/]*[@-~]?|[\p{Cc}\u2028\u2029]/gu, " ");
+  return shortMessage(plain, { withName: false });
 }

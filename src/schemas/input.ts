@@ -315,14 +315,16 @@ function resolveDependency(
 export function checkDependencies(
   sections: { id: string; name: string; dependsOn?: string[] }[],
   field: string,
+  noun = "section",
 ): void {
+  const Noun = `${noun[0]!.toUpperCase()}${noun.slice(1)}`;
   const ids = new Set(sections.map((section) => section.id));
   for (const section of sections) {
     for (const dependency of section.dependsOn ?? []) {
       if (dependency === section.id || !ids.has(dependency)) {
         throw new InvalidInputError({
           field,
-          message: `Section ${section.id} ("${section.name}") depends on "${printable(dependency)}", which is ${dependency === section.id ? "itself" : "not a section id of the plan"}.`,
+          message: `${Noun} ${section.id} ("${section.name}") depends on "${printable(dependency)}", which is ${dependency === section.id ? "itself" : `not a ${noun} id of the plan`}.`,
         });
       }
     }
@@ -336,7 +338,7 @@ export function checkDependencies(
     if (ready.length === 0) {
       throw new InvalidInputError({
         field,
-        message: `The sections ${remaining.map((section) => section.id).join(", ")} depend on each other in a cycle: no order can write them.`,
+        message: `The ${noun}s ${remaining.map((section) => section.id).join(", ")} depend on each other in a cycle: no order can ${noun === "section" ? "write" : "run"} them.`,
       });
     }
     for (const section of ready) done.add(section.id);

@@ -4,7 +4,7 @@ import type { ProgressEvent } from "./events.js";
 import type { PlanStatus } from "./plan.js";
 import type { ModelCall } from "./usage.js";
 
-/** Where a plan's latest change came from. */
+/** Where a plan's latest change came from: the planner, the input, the thread, a reviewer, a later round. */
 export const PLAN_SOURCES = ["planner", "input", "checkpoint", "review", "replan"] as const;
 export type PlanSource = (typeof PLAN_SOURCES)[number];
 
@@ -45,6 +45,8 @@ export interface CoreState {
 /** An update the core nodes make, before it is written under the graph's own key names. */
 export interface CoreUpdate {
   request?: string;
+  /** `null` clears a ready-made plan once it has been adopted. */
+  subtasks?: null;
   plan?: CorePlan;
   results?: unknown;
   failed?: unknown;

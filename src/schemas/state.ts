@@ -24,7 +24,7 @@ import { ModelCallSchema, UsageLedgerSchema } from "./usage.js";
 const topic = z.string().describe("What the report is about, in a sentence or a question.");
 const sections = z
   .array(InputSectionSchema)
-  .optional()
+  .nullish()
   .describe(
     "Optional ready-made plan: when given, the planner model is skipped and these sections are written as given.",
   );

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { registry, type ReducedZodChannel } from "@langchain/langgraph/zod";
 import { InvalidInputError } from "../errors.js";
-import { checkDependencies, printable } from "./input.js";
+import { checkDependencies, plainLine, printable } from "./input.js";
 import { PLAN_STATUSES } from "./plan.js";
 import { CORE_KEYS, PLAN_SOURCES, type CoreSubtask, type StateShape } from "./shape.js";
 import { ModelCallSchema } from "./usage.js";
@@ -42,7 +42,11 @@ export function appendedList<T extends z.ZodType>(
  * the fields of `subtask`: what LangGraph validates and what Studio shows. Custom fields are kept
  * wherever a subtask goes (the plan, a worker's input, a reviewer's edit).
  */
-export function orchestratorWorkersSchemas<S extends SubtaskFields>(subtask: S) {
+export function orchestratorWorkersSchemas<
+  Shape extends z.ZodRawShape,
+  Result = unknown,
+  Output = unknown,
+>(subtask: z.ZodObject<Shape>) {
   const id = z.string().min(1).describe("Stable id of the subtask within its plan (s1, s2, ...).");
   const planned = subtask.extend({
     id,
@@ -68,7 +72,7 @@ export function orchestratorWorkersSchemas<S extends SubtaskFields>(subtask: S) 
   // so a wrong one is refused with a message naming the field and what to change.
   const readyPlan = z
     .array(z.record(z.string(), z.unknown()))
-    .optional()
+    .nullish()
     .describe(
       `Optional ready-made plan: when given, the planner is skipped. Each item has the subtask's fields (${Object.keys(subtask.shape).join(", ")}) and optionally id and dependsOn.`,
     );
@@ -86,7 +90,8 @@ export function orchestratorWorkersSchemas<S extends SubtaskFields>(subtask: S) 
     .describe("The plan: its subtasks in order, and where it stands.");
   const result = z.object({
     id: z.string().describe("Id of the subtask."),
-    result: z.unknown().describe("What its worker returned."),
+    // Typed as the worker's result; checked as JSON data by the worker wrapper.
+    result: z.custom<Result>().describe("What its worker returned."),
   });
   const failure = z.object({
     id: z.string().describe("Id of the subtask."),
@@ -100,8 +105,7 @@ export function orchestratorWorkersSchemas<S extends SubtaskFields>(subtask: S) 
   );
   const warnings = appendedList(z.string(), "Things the run did differently from what was asked.");
   const output = z
-    .unknown()
-    .optional()
+    .custom<Output>()
     .describe("What the synthesizer made: the results in plan order unless `synthesize` is given.");
 
   return {
@@ -160,6 +164,12 @@ export function checkSubtasks(items: unknown[], schema: z.ZodType, field: string
       dependsOn?: (string | number)[];
     };
     const id = value.id?.trim() || `s${index + 1}`;
+    if (id.length > MAX_SUBTASK_ID_LENGTH) {
+      throw new InvalidInputError({
+        field: position,
+        message: `${position} has an id of ${id.length} characters: use at most ${MAX_SUBTASK_ID_LENGTH}.`,
+      });
+    }
     if (/[\p{Cc}\p{Cf}\u2028\u2029]/u.test(id)) {
       throw new InvalidInputError({
         field: position,
@@ -192,6 +202,7 @@ export function checkSubtasks(items: unknown[], schema: z.ZodType, field: string
   checkDependencies(
     resolved.map((subtask) => ({ ...subtask, name: subtaskLabel(subtask) })),
     field,
+    "subtask",
   );
   return resolved;
 }
@@ -225,11 +236,20 @@ export function checkRequest(request: unknown): string {
   return text;
 }
 
-/** A subtask's name for people: its `name`, `title` or `path` field when it has one, else its id. */
+/** Longest subtask id, and longest name shown for a subtask (run names, events, messages). */
+export const MAX_SUBTASK_ID_LENGTH = 200;
+
+/**
+ * A subtask's name for people: its `name`, `title` or `path` field when it has one, else its id;
+ * as one line of visible text (no terminal escapes or control characters), at most 200
+ * characters. It names the subtask's run, tags and progress events.
+ */
 export function subtaskLabel(subtask: CoreSubtask): string {
   for (const field of ["name", "title", "path"]) {
     const value = subtask[field];
-    if (typeof value === "string" && value.trim()) return value.trim().slice(0, 200);
+    if (typeof value !== "string") continue;
+    const line = plainLine(value.slice(0, 4 * MAX_SUBTASK_ID_LENGTH));
+    if (line) return line.length > MAX_SUBTASK_ID_LENGTH ? `${line.slice(0, 199)}…` : line;
   }
   return subtask.id;
 }

@@ -103,9 +103,14 @@ export function usageOf(
     | undefined,
 ): Usage {
   const metadata = message?.usage_metadata;
+  const unreported = { input: 0, output: 0, total: 0, unreported: true as const };
   // Some clients fill in zeros when the server sent no usage; a real call always has input tokens.
-  if (!metadata || (!metadata.input_tokens && !metadata.total_tokens)) {
-    return { input: 0, output: 0, total: 0, unreported: true };
+  if (!metadata || (!metadata.input_tokens && !metadata.total_tokens)) return unreported;
+  // A count a server made up (NaN, a string, a negative or astronomical number) is not a count.
+  const count = (value: unknown) =>
+    value === undefined || (typeof value === "number" && Number.isSafeInteger(value) && value >= 0);
+  if (![metadata.input_tokens, metadata.output_tokens, metadata.total_tokens].every(count)) {
+    return unreported;
   }
   const input = metadata.input_tokens ?? 0;
   const output = metadata.output_tokens ?? 0;

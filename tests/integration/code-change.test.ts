@@ -18,7 +18,7 @@ import {
 } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createCodeChangeGraph, type CodeChangeOutput } from "../../examples/code-change/graph.js";
+import { createCodeChangeGraph } from "../../examples/code-change/graph.js";
 import { listFiles } from "../../examples/code-change/files.js";
 import { plannerPrompt } from "../../examples/code-change/prompts.js";
 import { InvalidInputError } from "../../src/errors.js";
@@ -182,7 +182,7 @@ describe("the code-change example: one patch from parallel file edits", () => {
     const graph = createCodeChangeGraph({ planner, editor, root, temporaryDirectory: temporary });
 
     const out = await graph.compile().invoke({ request: "Rename add to sum" });
-    const output = out.output as CodeChangeOutput;
+    const output = out.output;
 
     expect(output.failed).toEqual([]);
     expect(output.files).toEqual(["src/math.ts", "src/main.ts"]);
@@ -241,7 +241,7 @@ describe("the code-change example: one patch from parallel file edits", () => {
     const out = await graph
       .compile()
       .invoke({ request: "Rename add to sum" }, { configurable: { maxSections: 20 } });
-    const output = out.output as CodeChangeOutput;
+    const output = out.output;
 
     expect(output.files).toEqual(["src/math.ts", "src/main.ts"]);
     expect(output.patch).toMatch(/^diff --git a\/src\/math\.ts b\/src\/math\.ts\n/);
@@ -292,7 +292,7 @@ describe("the code-change example: one patch from parallel file edits", () => {
     const graph = createCodeChangeGraph({ planner, editor, root, temporaryDirectory: temporary });
 
     const out = await graph.compile().invoke({ request: "Rename add to sum" });
-    const output = out.output as CodeChangeOutput;
+    const output = out.output;
 
     const mainPrompt = editor.writeCalls.find((call) => pathOf(call.prompt) === "src/main.ts")!;
     const done = promptBlocks(mainPrompt.prompt).get("Changes already made") ?? "";
@@ -325,7 +325,7 @@ describe("the code-change example: one patch from parallel file edits", () => {
       }).compile();
 
     const clean = (await graph(editorFor({ "math.ts": NEW_MATH })).invoke({ request: "Rename" }))
-      .output as CodeChangeOutput;
+      .output;
     expect(clean.files).toEqual(["math.ts"]);
     expect(clean.applies).toBe(true);
     git(root, ["apply", "--check", "--directory=src/", "-"], clean.patch);
@@ -340,7 +340,7 @@ describe("the code-change example: one patch from parallel file edits", () => {
         },
       },
     );
-    const stale = (await graph(raced).invoke({ request: "Rename" })).output as CodeChangeOutput;
+    const stale = (await graph(raced).invoke({ request: "Rename" })).output;
     expect(stale.files).toEqual(["math.ts"]);
     expect(stale.applies).toBe(false);
     expect(stale.applyError).toMatch(/patch does not apply/);

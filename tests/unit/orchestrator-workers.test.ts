@@ -1,4 +1,5 @@
 import { Command, MemorySaver, StateGraph, START, END } from "@langchain/langgraph";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { RunnableLambda } from "@langchain/core/runnables";
 import { z } from "zod";
 import { createOrchestratorWorkers } from "../../src/graph/orchestrator-workers.js";
@@ -36,7 +37,7 @@ describe("createOrchestratorWorkers: the pattern for any task", () => {
       planner,
       worker: async ({ subtask, dependencies }) => {
         seen.push({ subtask: subtask, dependencies });
-        // The first file finishes last: arrival order must not decide the output's order.
+        // s3 finishes after s2 has started: arrival order must not decide the output's order.
         if (subtask.id === "s3") await Promise.resolve();
         return { path: subtask.path, diff: `--- ${subtask.path}: ${subtask.change}` };
       },
@@ -240,7 +241,7 @@ describe("createOrchestratorWorkers: the pattern for any task", () => {
     expect(out.output).toEqual(["only.ts: everything"]);
   });
 
-  test("progress events name each subtask; its run is named after it", async () => {
+  test("progress events name each subtask", async () => {
     const graph = createOrchestratorWorkers({
       subtask: FileChange,
       planner: recordingPlanner().planner,
@@ -275,5 +276,204 @@ describe("createOrchestratorWorkers: the pattern for any task", () => {
         worker: "not a worker" as never,
       }),
     ).toThrow(InvalidInputError);
+  });
+});
+
+describe("createOrchestratorWorkers: what a thread keeps, and what it must not", () => {
+  const FileEdit = z.object({ path: z.string() });
+
+  test("a ready-made plan is not taken for a later request's plan on the same thread", async () => {
+    const planned: string[] = [];
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: ({ request }) => {
+        planned.push(request);
+        return [{ path: `${request}.ts` }];
+      },
+      worker: ({ subtask }) => subtask.path,
+    }).compile({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "stale-plan" } };
+    await graph.invoke({ request: "first", subtasks: [{ path: "given.ts" }] }, config);
+    const second = await graph.invoke({ request: "second" }, config);
+    expect(planned).toEqual(["second"]);
+    expect(second.output).toEqual(["second.ts"]);
+  });
+
+  test("later planning rounds with a replan function; a re-run with the same ready-made plan redoes nothing", async () => {
+    const attempts: string[] = [];
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "unused.ts" }],
+      worker: ({ subtask }) => {
+        attempts.push(subtask.path);
+        return subtask.path;
+      },
+      replan: ({ round, results }) =>
+        round === 2 ? [{ path: `after-${results.length}.ts`, dependsOn: ["main"] }] : [],
+    }).compile({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "rounds", maxPlanningRounds: 3 } };
+    const input = {
+      request: "grow",
+      subtasks: [
+        { id: "main", path: "a.ts" },
+        { id: "s3", path: "b.ts" },
+      ],
+    };
+    const first = await graph.invoke(input, config);
+    // The added subtask gets an id no subtask has (s3 is taken).
+    expect(first.plan?.subtasks.map((subtask) => [subtask.id, subtask.path])).toEqual([
+      ["main", "a.ts"],
+      ["s3", "b.ts"],
+      ["s4", "after-2.ts"],
+    ]);
+    expect(first.output).toEqual(["a.ts", "b.ts", "after-2.ts"]);
+    attempts.length = 0;
+    await graph.invoke(input, config);
+    expect(attempts).toEqual([]);
+  });
+
+  test.each([
+    ["throws", () => Promise.reject(new Error("replanner down"))],
+    ["returns no list", () => null as never],
+  ])("a replan function that %s keeps the work done and warns", async (_case, replan) => {
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "a.ts" }],
+      worker: ({ subtask }) => subtask.path,
+      replan,
+    }).compile();
+    const out = await graph.invoke({ request: "grow" }, { configurable: { maxPlanningRounds: 2 } });
+    expect(out.output).toEqual(["a.ts"]);
+    expect(out.warnings.join("\n")).toMatch(
+      /Planning round 2 proposed subtasks that could not be used/,
+    );
+  });
+
+  test("a result that is not JSON data fails its subtask, saying where and what to return", async () => {
+    class Money {
+      constructor(readonly amount: number) {}
+    }
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "big" }, { path: "money" }, { path: "fine" }],
+      worker: ({ subtask }): unknown =>
+        subtask.path === "big"
+          ? { total: 10n }
+          : subtask.path === "money"
+            ? { price: new Money(5) }
+            : { ok: true },
+    }).compile({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "not-json" } };
+    const out = await graph.invoke({ request: "x" }, config);
+    expect(out.failed).toEqual([
+      { id: "s1", error: expect.stringMatching(/result\.total is a bigint\. Return JSON data/) },
+      { id: "s2", error: expect.stringMatching(/result\.price is a Money, not a plain object/) },
+    ]);
+    expect(out.output).toEqual([{ ok: true }]);
+    // The thread's stored state is intact.
+    expect((await graph.getState(config)).values.results).toHaveLength(1);
+  });
+
+  test("the graph is named as given; failFast stops the run with a redacted message", async () => {
+    const builder = createOrchestratorWorkers({
+      name: "edits",
+      subtask: FileEdit,
+      planner: () => [{ path: "a.ts" }],
+      worker: () => {
+        throw new Error("key sk-secret-123 refused");
+      },
+      secrets: ["sk-secret-123"],
+    });
+    const graph = builder.compile();
+    expect(graph.name).toBe("edits");
+    const failure = await graph
+      .invoke({ request: "x" }, { configurable: { failFast: true } })
+      .catch((error: unknown) => error as Error);
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toMatch(
+      /s1 failed \(failFast\): Error: key \[redacted\] refused/,
+    );
+    expect((failure as Error).message).not.toContain("sk-secret-123");
+  });
+
+  test("a graph compiled by its user bounds the workers running at once, also through withConfig", async () => {
+    let running = 0;
+    let most = 0;
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => Array.from({ length: 12 }, (_, index) => ({ path: `f${index}.ts` })),
+      worker: async ({ subtask }) => {
+        running += 1;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running -= 1;
+        return subtask.path;
+      },
+    }).compile();
+    await graph.invoke({ request: "x" }, { configurable: { maxConcurrency: 3, maxSections: 12 } });
+    expect(most).toBe(3);
+    most = 0;
+    await graph
+      .withConfig({ configurable: { maxConcurrency: 2, maxSections: 12 } })
+      .invoke({ request: "x" });
+    expect(most).toBe(2);
+  });
+
+  test("a synthesizer that throws fails the run; the next run of the thread only synthesizes", async () => {
+    const attempts: string[] = [];
+    let broken = true;
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "a.ts" }, { path: "b.ts" }],
+      worker: ({ subtask }) => {
+        attempts.push(subtask.path);
+        return subtask.path;
+      },
+      synthesize: ({ results }) => {
+        if (broken) throw new Error("synthesis failed");
+        return results.map((entry) => entry.result).join("+");
+      },
+    }).compile({ checkpointer: new MemorySaver() });
+    const config = { configurable: { thread_id: "synthesis" } };
+    await expect(graph.invoke({ request: "x" }, config)).rejects.toThrow("synthesis failed");
+    broken = false;
+    attempts.length = 0;
+    const out = await graph.invoke({ request: "x" }, config);
+    expect(attempts).toEqual([]);
+    expect(out.output).toBe("a.ts+b.ts");
+  });
+
+  test("a planner function that throws fails the run before any worker", async () => {
+    const attempts: string[] = [];
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => {
+        throw new Error("cannot plan");
+      },
+      worker: ({ subtask }) => attempts.push(subtask.path),
+    }).compile();
+    await expect(graph.invoke({ request: "x" })).rejects.toThrow("cannot plan");
+    expect(attempts).toEqual([]);
+  });
+
+  test("each subtask is a run named after it, tagged with its id; names are one line of visible text", async () => {
+    const runs: { name: string; tags: string[]; metadata: Record<string, unknown> }[] = [];
+    const recorder = BaseCallbackHandler.fromMethods({
+      handleChainStart(_chain, _inputs, _runId, _parent, tags, metadata, _type, name) {
+        if (tags?.some((tag) => tag.startsWith("subtask:"))) {
+          runs.push({ name: name ?? "", tags: tags ?? [], metadata: metadata ?? {} });
+        }
+      },
+    });
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "src/a.ts" }, { path: "evil\u001b]0;title\u0007\nname.ts" }],
+      worker: ({ subtask }) => subtask.path,
+    }).compile();
+    await graph.invoke({ request: "x" }, { callbacks: [recorder] });
+    expect(runs.map((run) => run.name).sort()).toEqual(["evil name.ts", "src/a.ts"]);
+    const first = runs.find((run) => run.name === "src/a.ts")!;
+    expect(first.tags).toContain("subtask:s1");
+    expect(first.metadata).toMatchObject({ subtask_id: "s1", subtask_name: "src/a.ts" });
   });
 });
