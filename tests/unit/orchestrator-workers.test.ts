@@ -371,7 +371,8 @@ describe("createOrchestratorWorkers: what a thread keeps, and what it must not",
     ]);
     expect(out.output).toEqual([{ ok: true }]);
     // The thread's stored state is intact.
-    expect((await graph.getState(config)).values.results).toHaveLength(1);
+    const stored = (await graph.getState(config)).values as { results: unknown[] };
+    expect(stored.results).toHaveLength(1);
   });
 
   test("the graph is named as given; failFast stops the run with a redacted message", async () => {
