@@ -68,22 +68,52 @@ export async function planWithModel(
   });
 }
 
+/** A planner's items cut to `maxSections`, with a warning when that dropped some. */
+export function cutPlan<T>(items: T[], maxSections: number, noun: string, warnings: string[]): T[] {
+  if (items.length <= maxSections) return items;
+  warnings.push(
+    `The planner proposed ${items.length} ${noun}s; kept the first ${maxSections} (maxSections).`,
+  );
+  return items.slice(0, maxSections);
+}
+
+/**
+ * A later planning round with a chat model (tagged `planner` and `round:<n>`): one question, whose
+ * unusable answer is `proposed: undefined` (the plan is then kept; a fallback the client learned
+ * from it applies to the next round). The call's tokens are returned, paid or not.
+ */
+export async function replanWithModel(options: {
+  model: BaseChatModel;
+  schema: ZodType;
+  listKey: string;
+  messages: BaseMessage[];
+  round: number;
+  strategy: Configuration["structuredOutput"];
+}): Promise<{ proposed: unknown[] | undefined; calls: ModelCall[] }> {
+  const { round } = options;
+  const answer = await askStructured({
+    model: options.model,
+    schema: options.schema,
+    name: "plan",
+    messages: options.messages,
+    callOptions: { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
+    strategy: options.strategy,
+  });
+  const calls = [{ role: "planner" as const, model: answer.model, ...answer.usage }];
+  if (answer.problem !== undefined) return { proposed: undefined, calls };
+  return { proposed: (answer.value as Record<string, unknown[]>)[options.listKey], calls };
+}
+
 /** Cuts the planned items to `maxSections` and gives them ids; an empty plan is unusable. */
 function checkPlan(planned: unknown[], options: ModelPlanningOptions): CoreSubtask[] {
   const { configuration, listKey, noun, warnings } = options;
-  let items = planned;
-  if (items.length === 0) {
+  if (planned.length === 0) {
     throw new PlanError({
       message: `the planner returned an empty plan (no ${noun}s)`,
       plan: { [listKey]: planned },
     });
   }
-  if (items.length > configuration.maxSections) {
-    warnings.push(
-      `The planner proposed ${items.length} ${noun}s; kept the first ${configuration.maxSections} (maxSections).`,
-    );
-    items = items.slice(0, configuration.maxSections);
-  }
+  const items = cutPlan(planned, configuration.maxSections, noun, warnings);
   try {
     return options.withIds(items, `plan.${listKey}`);
   } catch (error) {

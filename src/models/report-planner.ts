@@ -6,8 +6,7 @@ import type { Planner, Replanner } from "../schemas/shape.js";
 import { sectionsWithIds } from "../schemas/state.js";
 import type { CompletedSection } from "../schemas/section.js";
 import type { ChatModelProvider } from "./chat-models.js";
-import { planWithModel } from "./planner.js";
-import { askStructured } from "./structured-output.js";
+import { planWithModel, replanWithModel } from "./planner.js";
 
 /**
  * The report's planner: the planner model (the `planner` role) splits the topic into at most
@@ -45,9 +44,7 @@ export function createReportPlanner(models: ChatModelProvider): Planner {
 
 /**
  * The report's later planning rounds: the planner model is shown the names and short summaries
- * of what was written and asked for sections to add (tagged `planner` and `round:<n>`), one
- * question per round; an unusable answer keeps the plan (a fallback the client learned from it
- * applies to the next round).
+ * of what was written and asked for sections to add (see `replanWithModel`).
  */
 export function createReportReplanner(models: ChatModelProvider): Replanner {
   return async ({ request, configuration, round, room, plan, results }) => {
@@ -57,18 +54,16 @@ export function createReportReplanner(models: ChatModelProvider): Replanner {
       name: names.get(section.id) ?? section.name,
       summary: section.content.slice(0, 300).replace(/\s+/g, " "),
     }));
-    const answer = await askStructured({
+    return replanWithModel({
       model: models({ role: "planner", configuration }),
       schema: planSchemaFor(configuration.roles.map((role) => role.name)),
-      name: "plan",
+      listKey: "sections",
       messages: [
         new SystemMessage(configuration.plannerPrompt),
         new HumanMessage(replanUserPrompt({ topic: request, round, room, written })),
       ],
-      callOptions: { tags: ["planner", `round:${round}`], metadata: { planning_round: round } },
+      round,
       strategy: configuration.structuredOutput,
     });
-    const calls = [{ role: "planner" as const, model: answer.model, ...answer.usage }];
-    return { proposed: answer.problem === undefined ? answer.value.sections : undefined, calls };
   };
 }

@@ -346,6 +346,23 @@ export const ConfigurationSchema = z.object({
 });
 
 /** Configuration as given by a caller: every field optional. */
+/**
+ * The configuration fields a generic graph (`createOrchestratorWorkers`) reads: the core's bounds,
+ * plan review, planning rounds and a chat-model planner's settings. Its Studio form shows these;
+ * the report's other fields (models, prompts, tools, citations) do nothing there.
+ */
+export const CoreConfigurationSchema = ConfigurationSchema.pick({
+  maxSections: true,
+  maxConcurrency: true,
+  maxPlanningRounds: true,
+  maxPlanAttempts: true,
+  reviewPlan: true,
+  maxPlanRevisions: true,
+  maxTotalTokens: true,
+  failFast: true,
+  structuredOutput: true,
+});
+
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;
 /** Configuration with defaults applied. */
 export type Configuration = z.output<typeof ConfigurationSchema>;
