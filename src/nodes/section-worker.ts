@@ -83,7 +83,7 @@ type CallLog = ModelCall[];
  * With `sectionReview`, the steps run as a compiled subgraph (`steps`), so a trace and Studio's
  * run view show write → review → revise → verify; without, the section is written and verified in
  * one function (a subgraph costs about 5 ms of CPU per section, measured with 1,000 sections:
- * bench/NOTES.md), which is all it would show.
+ * bench/NOTES.md §12), which is all it would show.
  */
 export function createSectionWork(dependencies: WorkerDependencies): {
   work: Work;
