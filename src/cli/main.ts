@@ -2,7 +2,8 @@
 /**
  * Command-line entry: `npm run report -- "<topic>" [options]`. The only module that reads argv.
  * Exit codes: 0 the report was written, 1 the run failed, 2 bad usage or input (nothing was sent
- * to a model and nothing was written).
+ * to a model and nothing was written), 141 the report's reader closed standard output before the
+ * report reached it (`--out - | head -1`), as a program stopped by SIGPIPE.
  */
 import { randomUUID } from "node:crypto";
 import { realpathSync } from "node:fs";
@@ -24,20 +25,26 @@ import { buildGraph } from "../graph/graph.js";
 import { mcpSecretsOf, type McpServerConnections } from "../tools/mcp.js";
 import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
 import type { ProgressEvent } from "../schemas/events.js";
+import { printable } from "../schemas/input.js";
 import type { PlanReviewRequest } from "../schemas/review.js";
 import type { ReportOutputType } from "../schemas/state.js";
 import { usageFooter } from "../schemas/usage.js";
 import { STDOUT, checkThreadId, parseArguments, prepareRun, type RunRequest } from "./options.js";
 import { ProgressDisplay } from "./progress.js";
-import { writeFileAtomically } from "./report-file.js";
+import { ReportFileError, withReportMarker, writeFileAtomically } from "./report-file.js";
 import { askPlanReview } from "./review-prompt.js";
-import { openRunStore } from "./run-store.js";
+import { DEFAULT_CHECKPOINT_FILE, IN_MEMORY_NOTICE, openRunStore } from "./run-store.js";
 import { runRunsCommand } from "./runs.js";
 import { redactTracerErrors } from "./tracing.js";
 
 /** Where the CLI writes: injectable so tests can capture output. */
 export interface CliIo {
   stdout: (text: string) => void;
+  /**
+   * Resolves once everything given to `stdout` so far was written, with the error of a write
+   * that failed (EPIPE when the reader went away, as `| head -1` does), else undefined.
+   */
+  stdoutWritten: () => Promise<NodeJS.ErrnoException | undefined>;
   stderr: (text: string) => void;
   /** Next line of standard input, or undefined at its end (plan review answers). */
   readLine: () => Promise<string | undefined>;
@@ -51,9 +58,18 @@ type StreamInput = Parameters<ReturnType<typeof buildGraph>["stream"]>[0];
 
 let stdinLines: AsyncIterator<string> | undefined;
 let stdinReader: ReturnType<typeof createInterface> | undefined;
+let lastStdoutWrite: Promise<NodeJS.ErrnoException | undefined> = Promise.resolve(undefined);
+
+/** Exit code of a run whose report could not reach standard output: 128 + SIGPIPE, as a shell shows it. */
+const CLOSED_OUTPUT_EXIT = 141;
 
 const defaultIo: CliIo = {
-  stdout: (text) => process.stdout.write(text),
+  stdout: (text) => {
+    lastStdoutWrite = new Promise((done) =>
+      process.stdout.write(text, (error) => done(error ?? undefined)),
+    );
+  },
+  stdoutWritten: () => lastStdoutWrite,
   stderr: (text) => process.stderr.write(text),
   // Opened on first use only: a reader on stdin would keep a run without --review alive.
   readLine: async () => {
@@ -140,9 +156,17 @@ export async function runCli(
 
   /** Steps 2 to 4, for a checked request. */
   async function runRequest(request: RunRequest): Promise<number> {
+    const { thread, db } = request.options;
     const store = await openRunStore({
       postgresUrl: environment.postgresUrl,
-      sqlitePath: resolve(environment.workingDirectory, request.options.db),
+      sqlitePath: resolve(environment.workingDirectory, db),
+      // Without the SQLite saver the run still works, kept in memory; a run that names its thread
+      // (to resume it) or its --db file asked for a stored run, and is refused saying what to install.
+      inMemoryFallback: thread === undefined && db === DEFAULT_CHECKPOINT_FILE,
+      purpose:
+        thread === undefined
+          ? `Storing runs in ${printable(db)} (--db)`
+          : "A run that can be resumed (--thread)",
     });
     try {
       const progress = new ProgressDisplay(say, request.options.quiet ?? false);
@@ -166,11 +190,16 @@ export async function runCli(
         signal: store.writeFailed,
       };
       const thread = await openThread(graph, config, request);
-      // Printed even with --quiet: the thread id is what resumes the run after a crash.
-      say(
-        `${thread.resuming ? "Resuming" : thread.previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
-      );
-      resumeHint = `Finished sections are saved: run again with --thread ${threadId} to resume.`;
+      if (store.durable) {
+        // Printed even with --quiet: the thread id is what resumes the run after a crash.
+        say(
+          `${thread.resuming ? "Resuming" : thread.previousTopic ? "Re-running" : "Run"} ${threadId} (stored in ${store.location})\n`,
+        );
+        resumeHint = `Finished sections are saved: run again with --thread ${threadId} to resume.`;
+      } else {
+        // In its place, once, even with --quiet: how to get runs that a crash does not lose.
+        say(`${IN_MEMORY_NOTICE}\n`);
+      }
       listenForInterrupt();
       if (thread.resuming) progress.resumeFrom(thread.stored);
       else if (!thread.previousTopic && !request.options.quiet)
@@ -185,12 +214,12 @@ export async function runCli(
         const review = (await graph.getState(config)).tasks.flatMap((task) => task.interrupts)[0]
           ?.value as PlanReviewRequest | undefined;
         if (!review) break;
-        const answer = await answerReview(review, request, threadId, io, say);
+        const answer = await answerReview(review, request, threadId, store.durable, io, say);
         if (answer === undefined) return 1;
         next = new GraphCommand({ resume: answer });
       }
       const final = (await graph.getState(config)).values as ReportOutputType;
-      return await finish(final, request, threadId, say, io);
+      return await finish(final, request, { threadId, durable: store.durable }, say, io);
     } catch (error) {
       // The run was stopped because the store failed: say that, not how the run was stopped.
       throw store.failure() ?? error;
@@ -209,6 +238,7 @@ async function storedTopic(threadId: string, db: string, environment: Environmen
   const store = await openRunStore({
     postgresUrl: environment.postgresUrl,
     sqlitePath: resolve(environment.workingDirectory, db),
+    purpose: "Resuming a stored run (--thread)",
   });
   try {
     const tuple = await store.checkpointer.getTuple({ configurable: { thread_id: threadId } });
@@ -271,6 +301,7 @@ async function answerReview(
   review: PlanReviewRequest,
   request: RunRequest,
   threadId: string,
+  durable: boolean,
   io: CliIo,
   say: (text: string) => void,
 ): Promise<unknown> {
@@ -283,36 +314,59 @@ async function answerReview(
   const answer = await askPlanReview(review, { say, readLine: io.readLine, editor: io.editor });
   if (answer === undefined) {
     say(
-      `\nerror: No answer to the plan review. The run is paused: run again with --thread ${threadId} --review.\n`,
+      durable
+        ? `\nerror: No answer to the plan review. The run is paused: run again with --thread ${threadId} --review.\n`
+        : "\nerror: No answer to the plan review, and this run was kept in memory only: nothing was written.\n",
     );
   }
   return answer;
 }
 
-/** Writes the report, prints the warnings and the bill, and says what failed: the exit code. */
+/**
+ * Writes the report, prints the warnings and the bill, and says what failed: the exit code. A
+ * file gets the marker that lets a re-run without `--out` replace it (`withReportMarker`).
+ */
 async function finish(
   final: ReportOutputType,
   request: RunRequest,
-  threadId: string,
+  run: { threadId: string; durable: boolean },
   say: (text: string) => void,
   io: CliIo,
 ): Promise<number> {
   for (const warning of final.warnings ?? []) say(`warning: ${warning}\n`);
   if (final.usage) say(`${usageFooter(final.usage).replace(/^_|_$/g, "")}\n`);
   if (!final.report) throw new Error("The run ended without a report.");
+  let outputClosed = false;
   if (request.out === STDOUT) {
     io.stdout(final.report);
+    const error = await io.stdoutWritten();
+    // The reader left (`| head -1`): not a failure of the run, which is done (and stored); the
+    // exit code says the report did not all arrive, as a program stopped by SIGPIPE would.
+    if (error?.code === "EPIPE") outputClosed = true;
+    else if (error) {
+      throw new ReportFileError(`Cannot write the report to standard output: ${error.message}.`, {
+        cause: error,
+      });
+    }
   } else {
-    await writeFileAtomically(request.out, final.report, { force: request.options.force ?? false });
+    await writeFileAtomically(request.out, withReportMarker(final.report), {
+      force: request.options.force ?? false,
+      replaceUnchangedReport: request.options.defaultOut ?? false,
+    });
+    // Only the path: when its reader has gone, the report is still written.
     io.stdout(`${request.out}\n`);
   }
   const failed = final.failedSections ?? [];
-  if (failed.length === 0) return 0;
+  const code = outputClosed ? CLOSED_OUTPUT_EXIT : failed.length === 0 ? 0 : 1;
+  if (failed.length === 0) return code;
+  const retry = run.durable
+    ? ` Run again with --thread ${run.threadId}${request.out === STDOUT ? " --out -" : ` --out ${request.out} --force`} to retry only those${request.out === STDOUT ? "" : " and rewrite the report"}:`
+    : ":";
   say(
-    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing. Run again with --thread ${threadId}${request.out === STDOUT ? " --out -" : ` --out ${request.out} --force`} to retry only those${request.out === STDOUT ? "" : " and rewrite the report"}:\n`,
+    `error: ${failed.length} of ${final.plan?.sections.length ?? 0} sections failed; the report marks them as missing.${retry}\n`,
   );
   for (const section of failed) say(`  ${section.id}  ${section.name}: ${section.error}\n`);
-  return 1;
+  return code;
 }
 
 /** True when this module is the program node runs (directly, or through the package's `bin` link). */
@@ -327,5 +381,12 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // A reader that goes away (`--help | head -1`, `runs | head -1`) makes writes fail with EPIPE.
+  // Each write's error reaches its callback (see `stdoutWritten`); without these listeners it
+  // would also be an unhandled 'error' event, a stack trace. Help, the version and the runs
+  // listing then exit 0 as they would have; a run exits 141 only when the report itself did not
+  // arrive (see `finish`). A closed stderr leaves nowhere to say anything.
+  process.stdout.on("error", () => undefined);
+  process.stderr.on("error", () => undefined);
   process.exitCode = await runCli(process.argv.slice(2));
 }

@@ -1,4 +1,4 @@
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { access, lstat, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
@@ -33,6 +33,12 @@ import { DEFAULT_CHECKPOINT_FILE } from "./run-store.js";
 /** The options as commander parses them. */
 export interface CliOptions {
   out: string;
+  /**
+   * Not an option: set by `parseArguments` when `--out` was not given. The default `report.md`
+   * may then replace a report this CLI wrote there that nobody edited (a re-run of the quick
+   * start); a path the user gave is never replaced without `--force`.
+   */
+  defaultOut?: boolean;
   force?: boolean;
   maxSections?: number;
   model?: string;
@@ -103,7 +109,7 @@ export function parseArguments(
     .argument("[topic...]", "what the report is about (quote it, or give it as several words)")
     .option(
       "-o, --out <path>",
-      "file to write the Markdown report to; - for standard output",
+      "file to write the Markdown report to; - for standard output. A re-run replaces the default report.md unless it was edited; a path you give, only with --force",
       "report.md",
     )
     .option("-f, --force", "overwrite the --out file if it already exists")
@@ -223,6 +229,7 @@ export function parseArguments(
     )
     .option("--offline", "use the offline placeholder model, even with a key set")
     .option("-q, --quiet", "print only the report's path")
+    .version(packageVersion(), "-V, --version", "print the version")
     .addHelpText(
       "after",
       `
@@ -235,9 +242,11 @@ Environment:
 Numbers are written in plain decimal digits: 8, 0.5 (not 0x8, 8e0 or 0b1000).
 
 Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
-2 bad usage or input (nothing sent, nothing written).
+2 bad usage or input (nothing sent, nothing written), 141 the reader of --out - left before
+the report arrived (as a program stopped by SIGPIPE).
 
-Stored runs:
+Stored runs (with npm install @langchain/langgraph-checkpoint-sqlite, or POSTGRES_URL; without
+either, a run is kept in memory: it works, but cannot be resumed or listed):
   orchestrator-workers runs                          list them (id, status, sections, cost, age, topic)
   orchestrator-workers runs prune --older-than 30d   delete old ones (--dry-run to see which)
 
@@ -255,7 +264,20 @@ Example:
     }
     throw error;
   }
-  return { topic: program.args, options: program.opts<CliOptions>() };
+  const options = program.opts<CliOptions>();
+  if (program.getOptionValueSource("out") === "default") options.defaultOut = true;
+  return { topic: program.args, options };
+}
+
+/**
+ * This package's version, read from its package.json when the CLI starts: two folders up from
+ * this module both in the sources (`src/cli`, run by tsx) and in the build (`dist/cli`).
+ */
+export function packageVersion(): string {
+  const manifest = JSON.parse(
+    readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+  ) as { version?: unknown };
+  return typeof manifest.version === "string" ? manifest.version : "unknown";
 }
 
 /**
@@ -300,6 +322,7 @@ export async function prepareRun(
     await checkWritable(out, {
       force: options.force ?? false,
       forbidden: database ? databaseFiles(database) : [],
+      replaceUnchangedReport: options.defaultOut ?? false,
     });
   }
   if (options.wikipediaUrl && !/^https?:\/\/[^/]+/.test(options.wikipediaUrl)) {

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { constants, type Stats } from "node:fs";
 import {
   access,
   link,
   lstat,
   open,
+  readFile,
   readdir,
   realpath,
   rename,
@@ -54,16 +56,55 @@ export async function isWritableDirectory(directory: string): Promise<boolean> {
 }
 
 /**
+ * The last line of every report file the CLI writes: an HTML comment (invisible once rendered)
+ * with the SHA-256 of everything before it. It is how a re-run recognises a report it may
+ * replace: a file that lacks it, or whose content no longer matches it (edited by hand), is the
+ * user's and is kept.
+ */
+const MARKER_PREFIX = "<!-- Written by orchestrator-workers (sha256 ";
+const MARKER = /^<!-- Written by orchestrator-workers \(sha256 ([0-9a-f]{64})\)[^\n]*-->$/;
+
+/** Largest file `isUnchangedReport` reads: anything bigger is not taken for a report. */
+const LARGEST_REPORT_BYTES = 256 * 1024 * 1024;
+
+function sha256(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** `report` as the CLI writes it to a file: ending with a blank line and the marker line. */
+export function withReportMarker(report: string): string {
+  const body = report.endsWith("\n") ? report : `${report}\n`;
+  return `${body}\n${MARKER_PREFIX}${sha256(body)}); a re-run without --out replaces this file unless it was edited. -->\n`;
+}
+
+/**
+ * True when `path` is a regular file (not a link) that this CLI wrote and nobody changed since:
+ * its last line is the marker of `withReportMarker`, and the hash in it is that of the rest.
+ */
+export async function isUnchangedReport(path: string): Promise<boolean> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info?.isFile() || info.size > LARGEST_REPORT_BYTES) return false;
+  const content = await readFile(path, "utf8").catch(() => undefined);
+  if (content === undefined || !content.endsWith("\n")) return false;
+  const start = content.lastIndexOf("\n", content.length - 2);
+  const hash = MARKER.exec(content.slice(start + 1, -1))?.[1];
+  // The marker follows the body and a blank line: the body is what ends before that blank line.
+  return hash !== undefined && start > 0 && sha256(content.slice(0, start)) === hash;
+}
+
+/**
  * Checks, before any work is done, that the report can be written to `path`: its directory exists
  * and is writable, and `path` is absent, or (with `force`) a regular file that is none of the
- * `forbidden` paths (the run database). Refused whatever `force` says: a symbolic link (even a
- * dangling one: replacing it would not write where it points), a directory, a device, FIFO or
- * socket (`/dev/null`, `/dev/full`), and any forbidden path, compared by real path and by inode so
- * that `./x`, `sub/../x` and a hard link all count. Throws an `InvalidInputError` saying what to do.
+ * `forbidden` paths (the run database), or (with `replaceUnchangedReport`, for the default
+ * `report.md`) a report this CLI wrote that nobody changed since (`isUnchangedReport`). Refused
+ * whatever `force` says: a symbolic link (even a dangling one: replacing it would not write where
+ * it points), a directory, a device, FIFO or socket (`/dev/null`, `/dev/full`), and any forbidden
+ * path, compared by real path and by inode so that `./x`, `sub/../x` and a hard link all count.
+ * Throws an `InvalidInputError` saying what to do.
  */
 export async function checkWritable(
   path: string,
-  options: { force: boolean; forbidden?: ForbiddenPath[] },
+  options: { force: boolean; forbidden?: ForbiddenPath[]; replaceUnchangedReport?: boolean },
 ): Promise<void> {
   const directory = dirname(path);
   if (!(await isWritableDirectory(directory))) {
@@ -102,12 +143,18 @@ export async function checkWritable(
       message: `${shown} is ${kind}, not a regular file: only a regular file can be replaced; choose another --out path.`,
     });
   }
-  if (!options.force) {
+  if (options.force) return;
+  if (options.replaceUnchangedReport) {
+    if (await isUnchangedReport(path)) return;
     throw new InvalidInputError({
       field: "out",
-      message: `${shown} already exists: pass --force to overwrite it, or choose another --out path.`,
+      message: `${shown} already exists and is not a report this CLI wrote (or it was edited since): pass --force to overwrite it, or choose another --out path.`,
     });
   }
+  throw new InvalidInputError({
+    field: "out",
+    message: `${shown} already exists: pass --force to overwrite it, or choose another --out path.`,
+  });
 }
 
 /** What `info` (from `lstat`) is when it is not a regular file, as words; undefined for a file. */
@@ -207,13 +254,15 @@ function isRunning(pid: number): boolean {
  * half-written report. First removes the temporary files a killed earlier write left (see
  * `removeStaleTemporaryFiles`); when writing fails (a full disk), removes its own and throws a
  * `ReportFileError`, having replaced nothing. Without `force`, an existing file is never
- * replaced, even one that appeared while the run was going; with it, only a regular file is (a
- * link, directory or device that appeared at `path` since `checkWritable` is refused).
+ * replaced, even one that appeared while the run was going, except (with
+ * `replaceUnchangedReport`) a report this CLI wrote that is still unchanged when the new one is
+ * moved into place; with `force`, only a regular file is (a link, directory or device that
+ * appeared at `path` since `checkWritable` is refused).
  */
 export async function writeFileAtomically(
   path: string,
   content: string,
-  options: { force: boolean },
+  options: { force: boolean; replaceUnchangedReport?: boolean },
 ): Promise<void> {
   await removeStaleTemporaryFiles(path);
   const temporary = temporaryName(path);
@@ -250,6 +299,11 @@ export async function writeFileAtomically(
         });
       }
       await rename(temporary, path);
+    } else if (options.replaceUnchangedReport && (await isUnchangedReport(path))) {
+      // Checked again now, not only before the run: a report edited meanwhile is the user's. (An
+      // edit saved between this check and the rename would still be lost: a window of a few
+      // system calls.)
+      await rename(temporary, path);
     } else {
       // link() fails when the target exists, which rename() would silently replace.
       await link(temporary, path);
@@ -258,7 +312,9 @@ export async function writeFileAtomically(
     if ((error as NodeJS.ErrnoException).code === "EEXIST") {
       throw new InvalidInputError({
         field: "out",
-        message: `${printable(path)} appeared while the report was being written: pass --force to overwrite it.`,
+        message: options.replaceUnchangedReport
+          ? `${printable(path)} was created or edited while the report was being written: pass --force to overwrite it.`
+          : `${printable(path)} appeared while the report was being written: pass --force to overwrite it.`,
         cause: error,
       });
     }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
+  MemorySaver,
   type ChannelVersions,
   type Checkpoint,
   type CheckpointListOptions,
@@ -30,11 +31,25 @@ import {
 /** Default SQLite file for the CLI's runs, relative to the working directory. */
 export const DEFAULT_CHECKPOINT_FILE = ".orchestrator-workers/checkpoints.sqlite";
 
+/** The package of the default run store (SQLite): an optional peer, a native build. */
+export const SQLITE_SAVER_PACKAGE = "@langchain/langgraph-checkpoint-sqlite";
+
+/**
+ * What the CLI says, once, when it runs on the in-memory store because the SQLite saver is not
+ * installed: the run works, but nothing of it outlives the process.
+ */
+export const IN_MEMORY_NOTICE = `note: this run is kept in memory only and cannot be resumed (${SQLITE_SAVER_PACKAGE} is not installed); for durable, resumable runs: npm install ${SQLITE_SAVER_PACKAGE}, or set POSTGRES_URL.`;
+
 /** An open run store: its checkpointer, where it keeps runs (without credentials), how to close it. */
 export interface RunStore {
   checkpointer: BaseCheckpointSaver;
   /** Where runs are stored, safe to print: a file path, or a PostgreSQL URL without password. */
   location: string;
+  /**
+   * False for the in-memory store (`inMemoryFallback`): the run is lost with the process, so there
+   * is no thread to resume and no other process to share it with.
+   */
+  durable: boolean;
   /**
    * Takes `threadId` for this process until `close()` (one thread, one process; see
    * `thread-lease.ts`). Throws an `InvalidInputError` naming the holder when another process runs
@@ -92,20 +107,48 @@ interface PgModule {
 
 /**
  * A checkpointer package, loaded when a run needs it: library users who never store runs do not
- * install them (better-sqlite3 is a native build). A missing one is a one-line error naming it.
+ * install them (better-sqlite3 is a native build). A missing one is a one-line error naming it and
+ * what `purpose` needs it for; `alternative` ends the line with another way.
  */
-async function checkpointerPackage<T>(name: string, purpose: string): Promise<T> {
+async function checkpointerPackage<T>(name: string, purpose: string, alternative = ""): Promise<T> {
+  const loaded = await optionalPackage<T>(name);
+  if (loaded) return loaded;
+  throw new InvalidInputError({
+    field: "store",
+    message: `${purpose} needs the package ${name}, which is not installed: npm install ${name}${alternative}`,
+  });
+}
+
+/**
+ * The package `name`, or undefined when it is not installed. Anything else that stops it loading
+ * (a dependency of it missing, a native add-on built for another Node) is thrown as it is: an
+ * installed but broken store is not quietly replaced by another.
+ */
+async function optionalPackage<T>(name: string): Promise<T | undefined> {
   try {
     return (await import(name)) as T;
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code !== "ERR_MODULE_NOT_FOUND" && code !== "MODULE_NOT_FOUND") throw error;
-    throw new InvalidInputError({
-      field: "store",
-      message: `${purpose} needs the package ${name}, which is not installed: npm install ${name}`,
-      cause: error,
-    });
+    const missing =
+      (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") &&
+      String((error as { message?: unknown }).message).includes(`'${name}'`);
+    if (!missing) throw error;
+    return undefined;
   }
+}
+
+/**
+ * The SQLite saver package; when it is not installed, a one-line `InvalidInputError` saying that
+ * `purpose` needs it, and how to install it (or to use PostgreSQL instead).
+ */
+export function sqliteSaverPackage(
+  purpose: string,
+): Promise<typeof import("@langchain/langgraph-checkpoint-sqlite")> {
+  return checkpointerPackage(
+    SQLITE_SAVER_PACKAGE,
+    purpose,
+    ", or set POSTGRES_URL to store runs in PostgreSQL.",
+  );
 }
 
 /**
@@ -151,6 +194,14 @@ export async function openRunStore(options: {
   sqlitePath: string;
   /** How the thread lease behaves (staleness of a SQLite lease, for tests). */
   lease?: ThreadLeaseOptions;
+  /**
+   * When the SQLite saver package is not installed, run on LangGraph's `MemorySaver` instead of
+   * refusing (`durable` is then false): for a run that needs no stored thread. PostgreSQL, when
+   * asked for, is never replaced.
+   */
+  inMemoryFallback?: boolean;
+  /** What needs the stored runs, for the message when the SQLite saver is not installed. */
+  purpose?: string;
 }): Promise<RunStore> {
   if (options.postgresUrl) {
     const config: PgConfig = {
@@ -187,9 +238,12 @@ export async function openRunStore(options: {
       close: () => pool.end(),
     });
   }
-  const { SqliteSaver } = await checkpointerPackage<
-    typeof import("@langchain/langgraph-checkpoint-sqlite")
-  >("@langchain/langgraph-checkpoint-sqlite", "Storing runs in a SQLite file (the default)");
+  if (options.inMemoryFallback && !(await optionalPackage<unknown>(SQLITE_SAVER_PACKAGE))) {
+    return inMemoryStore();
+  }
+  const { SqliteSaver } = await sqliteSaverPackage(
+    options.purpose ?? "Storing runs in a SQLite file (the default)",
+  );
   await mkdir(dirname(options.sqlitePath), { recursive: true });
   const saver = SqliteSaver.fromConnString(options.sqlitePath);
   // better-sqlite3 ships no types of its own; the lease and `close` need only this much.
@@ -209,14 +263,35 @@ export async function openRunStore(options: {
   });
 }
 
+/**
+ * A store in this process's memory: what a run gets when no durable store is installed. No other
+ * process can see it, so a thread needs no lease; its writes cannot fail.
+ */
+function inMemoryStore(): RunStore {
+  const location = "memory (this process only)";
+  const lease: ThreadLease = {
+    holder: `pid ${process.pid}`,
+    ensureHeld: () => Promise.resolve(),
+    release: () => Promise.resolve(),
+  };
+  return storeWith(
+    new StoreCheckpointer(new MemorySaver(), location, []),
+    location,
+    { lease: () => Promise.resolve(lease), close: () => Promise.resolve() },
+    { durable: false },
+  );
+}
+
 function storeWith(
   checkpointer: StoreCheckpointer,
   location: string,
   backend: { lease(threadId: string): Promise<ThreadLease>; close(): Promise<void> },
+  options: { durable: boolean } = { durable: true },
 ): RunStore {
   return {
     checkpointer,
     location,
+    durable: options.durable,
     holdThread: async (threadId) => {
       if (checkpointer.lease) throw new Error("This run store already holds a thread.");
       checkpointer.lease = await checkpointer.retrying("write to", () => backend.lease(threadId));

@@ -15,6 +15,7 @@ import {
   RunStoreError,
   connectPostgresClient,
   openRunStore,
+  sqliteSaverPackage,
   type RunStore,
 } from "./run-store.js";
 import {
@@ -118,18 +119,23 @@ Example:
       action = () => prune(db, maxAgeMs, options.dryRun ?? false);
     });
 
-  /** Opens the store, or says there is nothing stored (a missing SQLite file is not created). */
-  const open = async (db: string): Promise<RunStore | string> => {
+  /**
+   * Opens the store, or says there is nothing stored (a missing SQLite file is not created).
+   * Without the SQLite saver package, runs were kept in memory only: `purpose` is refused saying
+   * what to install, rather than listing nothing as if none had been made.
+   */
+  const open = async (db: string, purpose: string): Promise<RunStore | string> => {
     if (environment.postgresUrl) {
       return openRunStore({ postgresUrl: environment.postgresUrl, sqlitePath: "" });
     }
+    await sqliteSaverPackage(purpose);
     const path = await databasePath(db, environment.workingDirectory);
     if (path.missing) return `No stored runs in ${printable(path.path)}.\n`;
-    return openRunStore({ sqlitePath: path.path });
+    return openRunStore({ sqlitePath: path.path, purpose });
   };
 
   const list = async (db: string): Promise<number> => {
-    const store = await open(db);
+    const store = await open(db, "Listing stored runs (orchestrator-workers runs)");
     if (typeof store === "string") {
       out(store);
       return 0;
@@ -148,7 +154,7 @@ Example:
   };
 
   const prune = async (db: string, maxAgeMs: number, dryRun: boolean): Promise<number> => {
-    const store = await open(db);
+    const store = await open(db, "Pruning stored runs (orchestrator-workers runs prune)");
     if (typeof store === "string") {
       out(store);
       return 0;

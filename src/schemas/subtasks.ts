@@ -90,8 +90,11 @@ export function orchestratorWorkersSchemas<
     .describe("The plan: its subtasks in order, and where it stands.");
   const result = z.object({
     id: z.string().describe("Id of the subtask."),
-    // Typed as the worker's result; checked as JSON data by the worker wrapper.
-    result: z.custom<Result>().describe("What its worker returned."),
+    // Typed as the worker's result (a type-only cast: `z.custom` has no JSON schema, and Studio
+    // would get no state schema at all); checked as JSON data by the worker wrapper.
+    result: (z.unknown() as unknown as z.ZodCustom<Result, Result>).describe(
+      "What its worker returned.",
+    ),
   });
   const failure = z.object({
     id: z.string().describe("Id of the subtask."),
@@ -104,9 +107,9 @@ export function orchestratorWorkersSchemas<
     "Model calls of the current plan (tokens, model, who made it), for budgets and usage.",
   );
   const warnings = appendedList(z.string(), "Things the run did differently from what was asked.");
-  const output = z
-    .custom<Output>()
-    .describe("What the synthesizer made: the results in plan order unless `synthesize` is given.");
+  const output = (z.unknown() as unknown as z.ZodCustom<Output, Output>).describe(
+    "What the synthesizer made: the results in plan order unless `synthesize` is given.",
+  );
 
   return {
     PlannedSubtask: planned,

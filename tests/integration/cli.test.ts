@@ -1,13 +1,36 @@
-import { mkdir, mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { IN_MEMORY_NOTICE } from "../../src/cli/run-store.js";
 import { startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
 import { defaultPlan } from "../../src/testing/index.js";
-import { runCli } from "../helpers/run-cli.js";
+import { cleanEnvironment } from "../helpers/process.js";
+import { runCli, startCli, type CliResult } from "../helpers/run-cli.js";
 import { startWikipediaServer } from "../helpers/wikipedia-server.js";
 
 const API_KEY = "sk-cli-test-SECRET-42";
+
+/** Runs `command` in `sh -c`, as a user types it, from the repository with `directory` as INIT_CWD. */
+function shell(command: string, directory: string): Promise<CliResult> {
+  const child = spawn("sh", ["-c", command], {
+    env: { ...cleanEnvironment(), INIT_CWD: directory },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((done, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => done({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The built CLI as a shell word, what tests/helpers/run-cli.ts runs. */
+const CLI = `"${process.execPath}" "${resolve("dist/cli/main.js")}"`;
 
 describe("CLI", () => {
   let directory: string;
@@ -19,6 +42,7 @@ describe("CLI", () => {
   afterEach(async () => {
     await server?.close();
     server = undefined;
+    await rm(directory, { recursive: true, force: true });
   });
 
   test("with no key and no base URL, writes a labelled offline report and prints its path", async () => {
@@ -140,6 +164,43 @@ describe("CLI", () => {
     expect(forced.code).toBe(0);
     expect(await readFile(out, "utf8")).toMatch(/^# Tides/);
     // No temporary file is left beside the report.
+    expect((await readdir(directory)).filter((name) => !name.startsWith("."))).toEqual([
+      "report.md",
+    ]);
+  });
+
+  test("re-running without --out replaces the report.md it wrote, never one the user wrote or edited", async () => {
+    const out = join(directory, "report.md");
+    const first = await runCli(["How tides work"], { directory });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(`${out}\n`);
+    // The README's quick start, run again in the same folder (here about another topic).
+    const again = await runCli(["How waves work"], { directory });
+    expect(again.stderr).not.toMatch(/error/);
+    expect(again.code).toBe(0);
+    const rewritten = await readFile(out, "utf8");
+    expect(rewritten).toMatch(/^# How waves work\n/);
+    expect(rewritten).toMatch(
+      /\n\n<!-- Written by orchestrator-workers \(sha256 [0-9a-f]{64}\)[^\n]*-->\n$/,
+    );
+
+    const refusedWith = async (content: string, args: string[], message: RegExp) => {
+      await writeFile(out, content);
+      const result = await runCli(["How tides work", ...args], { directory });
+      expect([result.code, result.stderr.trim().split("\n")]).toEqual([
+        2,
+        [expect.stringMatching(message)],
+      ]);
+      expect(await readFile(out, "utf8")).toBe(content);
+    };
+    const notOurs =
+      /report\.md already exists and is not a report this CLI wrote \(or it was edited since\): pass --force/;
+    // A file the user wrote; the report with a word changed (its marker intact); notes added after it.
+    await refusedWith("my notes", [], notOurs);
+    await refusedWith(rewritten.replace("How waves work", "How waves REALLY work"), [], notOurs);
+    await refusedWith(`${rewritten}\nMy notes.\n`, [], notOurs);
+    // A path given with --out is never replaced without --force, even the default one.
+    await refusedWith(rewritten, ["--out", "report.md"], /already exists: pass --force/);
     expect((await readdir(directory)).filter((name) => !name.startsWith("."))).toEqual([
       "report.md",
     ]);
@@ -312,6 +373,40 @@ describe("CLI", () => {
     expect(itinerary).toContain("Placeholder answer");
   });
 
+  test("--version prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(await readFile("package.json", "utf8")) as { version: string };
+    const result = await runCli(["--version"], { directory });
+    expect(result).toEqual({ code: 0, signal: null, stdout: `${version}\n`, stderr: "" });
+  });
+
+  test.each(["--help", "--version", "runs", '"How tides work" --out -'])(
+    "%s | head -1: exit 0, the first line, nothing on stderr",
+    async (args) => {
+      const result = await shell(`${CLI} ${args} | head -1`, directory);
+      expect(result.stderr).not.toMatch(/error|EPIPE/i);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^[^\n]+\n$/);
+      if (!args.startsWith('"')) expect(result.stderr).toBe("");
+    },
+  );
+
+  // `| head -1` leaves only once it has read a line, usually after the CLI wrote everything: the
+  // reader here is gone before the CLI starts writing, so every write meets EPIPE.
+  test.each([
+    [["--help"], 0],
+    [["--version"], 0],
+    [["runs"], 0],
+    [["How tides work", "--out", "-"], 141],
+  ])("%j with stdout closed by its reader exits %d, quietly", async (args, code) => {
+    const cli = startCli(args, { directory });
+    cli.child.stdout.destroy();
+    const result = await cli.result;
+    expect(result.stderr).not.toMatch(/error|EPIPE|^\s+at /im);
+    expect(result.code).toBe(code);
+    // A run's report did not arrive, but the run is done and stored.
+    if (code === 141) expect(result.stderr).toMatch(/^Run \S+ \(stored in /m);
+  });
+
   test("--help documents the options and exits 0", async () => {
     const result = await runCli(["--help"], { directory });
     expect(result.code).toBe(0);
@@ -336,4 +431,82 @@ describe("CLI", () => {
       expect(result.stdout).toContain(option);
     }
   });
+});
+
+describe("CLI without the SQLite saver package (an install without devDependencies)", () => {
+  let directory: string;
+  let hooks: string;
+  let env: Record<string, string>;
+  let server: OpenAIServer | undefined;
+
+  beforeAll(async () => {
+    // Module resolution answers for the package as it does when it is not installed.
+    hooks = await mkdtemp(join(tmpdir(), "no-sqlite-hooks-"));
+    await writeFile(
+      join(hooks, "hooks.mjs"),
+      `export async function resolve(specifier, context, next) {
+  if (specifier === "@langchain/langgraph-checkpoint-sqlite") {
+    const error = new Error(\`Cannot find package '\${specifier}' imported from \${context.parentURL}\`);
+    error.code = "ERR_MODULE_NOT_FOUND";
+    throw error;
+  }
+  return next(specifier, context);
+}
+`,
+    );
+    await writeFile(
+      join(hooks, "register.mjs"),
+      'import { register } from "node:module";\nregister("./hooks.mjs", import.meta.url);\n',
+    );
+    env = { NODE_OPTIONS: `--import ${pathToFileURL(join(hooks, "register.mjs")).href}` };
+  });
+  afterAll(async () => {
+    await rm(hooks, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), "report-cli-no-sqlite-"));
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  test("a run works in memory and says once, in one line, how to get durable runs; nothing is stored", async () => {
+    const result = await runCli(["How tides work", "--out", "-"], { env, directory });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^# How tides work\n/);
+    const notices = result.stderr.split("\n").filter((line) => line.includes("npm install"));
+    expect(notices).toEqual([IN_MEMORY_NOTICE]);
+    expect(IN_MEMORY_NOTICE).toContain("npm install @langchain/langgraph-checkpoint-sqlite");
+    expect(result.stderr).not.toMatch(/stored in|--thread/);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
+  test.each([
+    [["How tides work", "--thread", "t1"], /^error: A run that can be resumed \(--thread\) needs/],
+    [["--thread", "t1"], /^error: Resuming a stored run \(--thread\) needs/],
+    [
+      ["How tides work", "--db", "runs.sqlite"],
+      /^error: Storing runs in runs\.sqlite \(--db\) needs/,
+    ],
+    [["runs"], /^error: Listing stored runs \(orchestrator-workers runs\) needs/],
+    [["runs", "prune", "--older-than", "1d"], /^error: Pruning stored runs .* needs/],
+  ])(
+    "%j is refused: exit 2, one line saying what to install, nothing sent or written",
+    async (args, message) => {
+      server = await startOpenAIServer({ plan: defaultPlan(2) });
+      const result = await runCli(args, {
+        env: { ...env, OPENAI_BASE_URL: server.baseURL },
+        directory,
+      });
+      expect(result.code).toBe(2);
+      expect(result.stderr.trim().split("\n")).toEqual([expect.stringMatching(message)]);
+      expect(result.stderr).toContain(
+        "npm install @langchain/langgraph-checkpoint-sqlite, or set POSTGRES_URL",
+      );
+      expect(server.requests).toHaveLength(0);
+      expect(await readdir(directory)).toEqual([]);
+    },
+  );
 });

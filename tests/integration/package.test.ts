@@ -1,19 +1,40 @@
 /**
  * The package as users get it: packed into a tarball, installed into a fresh project in a temp
  * folder, the README's programmatic examples typechecked and run from there (extracted from the
- * README, so the README cannot drift from the package), the CLI run through its `bin`, and
- * `require()` failing with a message that says what to do.
+ * README, so the README cannot drift from the package), the CLI run through its `bin` with
+ * nothing else installed (no run store package, no model), and `require()` failing with a
+ * message that says what to do.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { IN_MEMORY_NOTICE } from "../../src/cli/run-store.js";
 import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
 import { cleanEnvironment } from "../helpers/process.js";
 
 const run = promisify(execFile);
 const ROOT = resolve(".");
+
+/** How a command ended: its exit code (0 when it succeeded) and what it printed. */
+interface Ended {
+  code: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `file` like `run`, resolving with the exit code instead of rejecting on a non-zero one. */
+function ended(file: string, args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }) {
+  return run(file, args, options).then(
+    ({ stdout, stderr }): Ended => ({ code: 0, stdout, stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }): Ended => ({
+      code: error.code,
+      stdout: error.stdout ?? "",
+      stderr: error.stderr ?? "",
+    }),
+  );
+}
 
 /** The README's sections whose examples are compiled and run against the packed package. */
 const EXAMPLE_SECTIONS = ["The building block: `createOrchestratorWorkers`", "Programmatic use"];
@@ -33,9 +54,12 @@ export function readmeExamples(readme: string): string[] {
 }
 
 describe("the packed package in a fresh project", () => {
+  let packed: string;
   let project: string;
   let server: OpenAIServer;
   let environment: Record<string, string>;
+  /** The same, with no model configured: the CLI falls back to its offline model. */
+  let noModel: Record<string, string>;
 
   beforeAll(async () => {
     server = await startOpenAIServer({ plan: defaultPlan(2) });
@@ -47,7 +71,10 @@ describe("the packed package in a fresh project", () => {
       npm_config_fund: "false",
       npm_config_update_notifier: "false",
     };
-    const packed = await mkdtemp(join(tmpdir(), "packed-"));
+    noModel = Object.fromEntries(
+      Object.entries(environment).filter(([name]) => !name.startsWith("OPENAI_")),
+    );
+    packed = await mkdtemp(join(tmpdir(), "packed-"));
     await run("npm", ["pack", "--pack-destination", packed], { cwd: ROOT, env: environment });
     const [tarball] = (await readdir(packed)).filter((name) => name.endsWith(".tgz"));
     project = await mkdtemp(join(tmpdir(), "fresh-project-"));
@@ -89,6 +116,9 @@ describe("the packed package in a fresh project", () => {
 
   afterAll(async () => {
     await server?.close();
+    for (const directory of [packed, project]) {
+      if (directory) await rm(directory, { recursive: true, force: true });
+    }
   });
 
   test("installing it builds nothing native", async () => {
@@ -120,6 +150,60 @@ describe("the packed package in a fresh project", () => {
       env: environment,
     });
     expect(stdout).toMatch(/Usage: orchestrator-workers/);
+  }, 60_000);
+
+  test('npx orchestrator-workers "How tides work" --out -, nothing else installed: the report on stdout, one line on durable runs', async () => {
+    const result = await ended("npx", ["orchestrator-workers", "How tides work", "--out", "-"], {
+      cwd: project,
+      env: noModel,
+    });
+    expect(result.stderr).not.toMatch(/^error/m);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^# How tides work\n/);
+    expect(result.stdout).toMatch(/offline placeholder model/);
+    // Said once, in one line: the run works but is kept in memory, and how to get durable runs.
+    const notices = result.stderr.split("\n").filter((line) => line.includes("npm install"));
+    expect(notices).toEqual([IN_MEMORY_NOTICE]);
+    expect(await readdir(join(project, "node_modules", "@langchain"))).not.toContain(
+      "langgraph-checkpoint-sqlite",
+    );
+    await expect(access(join(project, ".orchestrator-workers"))).rejects.toThrow();
+  }, 60_000);
+
+  test("sh -c 'npx orchestrator-workers --help | head -1': exit 0, nothing on stderr", async () => {
+    const result = await ended("sh", ["-c", "npx orchestrator-workers --help | head -1"], {
+      cwd: project,
+      env: noModel,
+    });
+    expect(result).toEqual({
+      code: 0,
+      stdout: "Usage: orchestrator-workers [options] [topic...]\n",
+      stderr: "",
+    });
+  }, 60_000);
+
+  test("npx orchestrator-workers --version prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      version: string;
+    };
+    const result = await ended("npx", ["orchestrator-workers", "--version"], {
+      cwd: project,
+      env: noModel,
+    });
+    expect(result).toEqual({ code: 0, stdout: `${version}\n`, stderr: "" });
+  }, 60_000);
+
+  test("what needs stored runs is refused in one line saying what to install", async () => {
+    const result = await ended("npx", ["orchestrator-workers", "runs"], {
+      cwd: project,
+      env: noModel,
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^error: Listing stored runs .* needs the package @langchain\/langgraph-checkpoint-sqlite, which is not installed: npm install @langchain\/langgraph-checkpoint-sqlite/,
+      ),
+    ]);
   }, 60_000);
 
   test("the test doubles are importable: orchestrator-workers/testing", async () => {

@@ -111,6 +111,37 @@ describe("a RemoteGraph worker: the worker graph on one dev server, the orchestr
     return { events, values: state.values };
   }
 
+  test("Studio's schemas for the orchestrator are built from the subtask schema, and its context holds the core's fields only", async () => {
+    type Json = {
+      properties?: Record<string, Json>;
+      items?: Json;
+      anyOf?: Json[];
+      description?: string;
+    };
+    const [assistant] = await orchestrator.assistants.search({ graphId: "orchestrator" });
+    const schemas = (await orchestrator.assistants.getSchemas(assistant!.assistant_id)) as {
+      state_schema?: Json;
+      output_schema?: Json;
+      context_schema?: Json;
+      config_schema?: Json;
+    };
+    // The output schema holds the plan (the state schema, when the server gives one, too).
+    const plan = (schemas.state_schema ?? schemas.output_schema!).properties!.plan!;
+    const planObject = plan.anyOf?.find((option) => option.properties) ?? plan;
+    const subtask = planObject.properties!.subtasks!.items!;
+    expect(Object.keys(subtask.properties!).sort()).toEqual([
+      "change",
+      "dependsOn",
+      "id",
+      "path",
+      "round",
+    ]);
+    expect(subtask.properties!.path!.description).toBe("The file to change.");
+    const context = schemas.context_schema ?? schemas.config_schema!;
+    expect(Object.keys(context.properties!)).toContain("maxConcurrency");
+    expect(Object.keys(context.properties!)).not.toContain("writerModel");
+  });
+
   test("every subtask runs on the worker server, each on a remote thread of its own; dependencies cross the wire; the output is in plan order", async () => {
     const request = "Rename foo to bar";
     const thread = await orchestrator.threads.create();
