@@ -16,7 +16,10 @@ export const EvalCaseSchema = z
       .string()
       .trim()
       .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '-' and '_'")
-      .describe("The case's name in tables and in LangSmith; unique in its dataset."),
+      .optional()
+      .describe(
+        "The case's name in tables and in LangSmith; unique in its dataset. Derived from the topic when absent (see `derivedIds`).",
+      ),
     topic: z.string().trim().min(1).describe("The report's topic."),
     sources: z
       .string()
@@ -49,7 +52,9 @@ export const EvalCaseSchema = z
   .strict();
 
 /** A case as the harness runs it: the sources folder resolved to an absolute path. */
-export type EvalCase = Omit<z.output<typeof EvalCaseSchema>, "sources"> & {
+export type EvalCase = Omit<z.output<typeof EvalCaseSchema>, "sources" | "id"> & {
+  /** The case's id: the line's own, or one derived from its topic. */
+  id: string;
   /** Absolute path of the case's sources folder. */
   sources?: string;
   /** The line of the dataset file the case is on (1-based). */
@@ -66,8 +71,9 @@ export interface Dataset {
 }
 
 /**
- * Reads a JSONL dataset: one case a line, blank lines ignored. Each line is validated; the first
- * bad one (not JSON, wrong shape, duplicate id, missing sources folder) is refused with an
+ * Reads a JSONL dataset: one case a line, blank lines ignored; only `topic` is required, and a
+ * line without an `id` gets one derived from its topic (`derivedIds`). Each line is validated; the
+ * first bad one (not JSON, wrong shape, duplicate id, missing sources folder) is refused with an
  * `InvalidInputError` whose one-line message names the file and line.
  */
 export async function readDataset(file: string): Promise<Dataset> {
@@ -81,7 +87,7 @@ export async function readDataset(file: string): Promise<Dataset> {
       cause: error,
     });
   }
-  const cases: EvalCase[] = [];
+  const cases: (Omit<EvalCase, "id"> & { id?: string })[] = [];
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
   for (const [index, line] of lines.entries()) {
     if (line.trim() === "") continue;
@@ -106,7 +112,7 @@ export async function readDataset(file: string): Promise<Dataset> {
       refuse(`${field}: ${issue.message}.`, result.error);
     }
     const value = result.data!;
-    if (cases.some((existing) => existing.id === value.id)) {
+    if (value.id !== undefined && cases.some((existing) => existing.id === value.id)) {
       refuse(`id "${value.id}" is already used by another case.`);
     }
     const sources = value.sources === undefined ? undefined : resolve(dirname(file), value.sources);
@@ -122,7 +128,44 @@ export async function readDataset(file: string): Promise<Dataset> {
   if (cases.length === 0) {
     throw new InvalidInputError({ field: "dataset", message: `${file} holds no cases.` });
   }
-  return { file, name: basename(file).replace(/\.jsonl?$/i, ""), cases };
+  const ids = derivedIds(cases);
+  return {
+    file,
+    name: basename(file).replace(/\.jsonl?$/i, ""),
+    cases: cases.map((evalCase, index) => ({ ...evalCase, id: ids[index]! })),
+  };
+}
+
+/** Longest id derived from a topic, before a `-2` that tells two of one topic apart. */
+const MAX_DERIVED_ID_LENGTH = 60;
+
+/**
+ * Every case's id: its own, else a slug of its topic ("How tides work" is `how-tides-work`), so
+ * that the id of a case stays the same when lines are added, removed or reordered around it, and
+ * results of two runs of a changed file still line up (a line number would not). A slug that
+ * another case has, as its own id or derived earlier in the file, gets the first free `-2`, `-3`...;
+ * ids the file gives are never taken, wherever they come. A topic with no ASCII letter or digit
+ * (written in another script) is `line-<n>`, its line number. Deterministic: the same file gives
+ * the same ids.
+ */
+function derivedIds(cases: { id?: string; topic: string; line: number }[]): string[] {
+  const taken = new Set(
+    cases.flatMap((evalCase) => (evalCase.id === undefined ? [] : [evalCase.id])),
+  );
+  return cases.map((evalCase) => {
+    if (evalCase.id !== undefined) return evalCase.id;
+    const slug =
+      evalCase.topic
+        .normalize("NFKD")
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .slice(0, MAX_DERIVED_ID_LENGTH)
+        .replace(/^-+|-+$/g, "") || `line-${evalCase.line}`;
+    let id = slug;
+    for (let copy = 2; taken.has(id); copy += 1) id = `${slug}-${copy}`;
+    taken.add(id);
+    return id;
+  });
 }
 
 /** A configuration to run every case under: a name and the configuration fields it sets. */

@@ -26,8 +26,9 @@ export interface ModelPlanningOptions {
  * Plans with a chat model through structured output (`askStructured`, which owns the fallbacks
  * between JSON schema, JSON mode and a prompt): asks again (up to `maxPlanAttempts` in all) when
  * the answer is malformed, off-schema, empty or fails `withIds`, then throws a `PlanError` that
- * says what came back. A plan longer than `maxSections` is cut with a warning. Every attempt's
- * tokens are returned, paid or not.
+ * says what came back. A plan longer than `maxSections` is cut with a warning. An answer with no
+ * JSON at all is read as a Markdown list as a last resort (see `askStructured`), with a warning.
+ * Every attempt's tokens are returned, paid or not.
  */
 export async function planWithModel(
   options: ModelPlanningOptions,
@@ -45,6 +46,7 @@ export async function planWithModel(
       messages: options.messages,
       callOptions: { tags: ["planner"], metadata: { attempt } },
       strategy: configuration.structuredOutput,
+      markdownList: { maxItems: configuration.maxSections },
     });
     calls.push({ role: "planner", model: answer.model, ...answer.usage });
     try {
@@ -55,7 +57,13 @@ export async function planWithModel(
         });
       }
       const items = (answer.value as Record<string, unknown[]>)[listKey] ?? [];
-      return { subtasks: checkPlan(items, options), calls };
+      const subtasks = checkPlan(items, options);
+      if (answer.fromMarkdownList) {
+        options.warnings.push(
+          markdownListWarning(subtasks.length, answer.fromMarkdownList, options),
+        );
+      }
+      return { subtasks, calls };
     } catch (error) {
       if (!PlanError.isInstance(error)) throw error;
       lastError = error;
@@ -66,6 +74,22 @@ export async function planWithModel(
     plan: lastError!.plan,
     cause: lastError,
   });
+}
+
+/** What a user is told when the plan came from a Markdown list instead of JSON. */
+function markdownListWarning(
+  count: number,
+  listed: { more: boolean },
+  { noun, configuration }: ModelPlanningOptions,
+): string {
+  const cut = listed.more
+    ? ` The list went on past maxSections (${configuration.maxSections}); the first ${count} were kept.`
+    : "";
+  return (
+    `The plan was read from a Markdown list because the model server returned no JSON ` +
+    `(${count} ${noun}${count === 1 ? "" : "s"}, no dependencies between them): check the ${noun} names, ` +
+    `or use a model or server that answers JSON.${cut}`
+  );
 }
 
 /** A planner's items cut to `maxSections`, with a warning when that dropped some. */

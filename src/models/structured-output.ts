@@ -5,7 +5,13 @@ import type { StructuredOutputStrategy } from "../schemas/configuration.js";
 import { structuredOutputSchema } from "../schemas/json-schema.js";
 import { OrchestratorWorkersError } from "../errors.js";
 import { addUsage, usageOf, type ModelCall, type Usage } from "../schemas/usage.js";
-import { findJson, reasoningOf, toSchemaShape } from "./answer-text.js";
+import {
+  findJson,
+  readMarkdownList,
+  reasoningOf,
+  toSchemaShape,
+  type JsonSchemaNode,
+} from "./answer-text.js";
 import { chatModelName } from "./chat-models.js";
 import { isUnusableAnswerError, rejectsFeature } from "./retry-policy.js";
 
@@ -17,7 +23,15 @@ type Method = Exclude<StructuredOutputStrategy, "auto">;
 
 /** What a structured-output call brought back: a valid value, or why the answer is unusable. */
 export type StructuredAnswer<T> = (
-  | { value: T; problem?: undefined }
+  | {
+      value: T;
+      problem?: undefined;
+      /**
+       * Set when the value was read from a Markdown list because the answer held no JSON (see
+       * `markdownList`); `more` says the list went on past `maxItems`.
+       */
+      fromMarkdownList?: { more: boolean };
+    }
   | {
       value?: undefined;
       /** Why the answer cannot be used, for an error message. */
@@ -58,8 +72,14 @@ const NEXT: Record<Method, Method | undefined> = {
  * that rejects it (an HTTP error naming `response_format`) is asked in JSON mode, then with the
  * schema in the prompt, and a server that ignores it (answers text the client cannot parse) is asked
  * next time with the schema in the prompt (`askAgain` says so). What was learned is kept per
- * client, so a run pays for a fallback once. An answer that arrived but stays unusable is returned with the `problem`, for the
- * caller to re-ask or fall back; transport failures (after the client's retries) are thrown.
+ * client, so a run pays for a fallback once. An answer that arrived but stays unusable is returned
+ * with the `problem`, for the caller to re-ask or fall back; transport failures (after the client's
+ * retries) are thrown.
+ *
+ * With `markdownList`, an answer that holds no JSON at all, from the last method in line, is read
+ * as a Markdown list as a last resort (`readMarkdownList`; `fromMarkdownList` says so), and only
+ * where the schema is an object of one list of `{ name, description }` items whose other fields
+ * have defaults: the list gives names and descriptions, never the values of other fields.
  */
 export async function askStructured<T>(options: {
   model: BaseChatModel;
@@ -69,6 +89,8 @@ export async function askStructured<T>(options: {
   messages: BaseMessage[];
   callOptions?: { tags?: string[]; metadata?: Record<string, unknown> };
   strategy?: StructuredOutputStrategy;
+  /** Read a Markdown list of named items when no JSON comes back, taking at most `maxItems`. */
+  markdownList?: { maxItems: number };
 }): Promise<StructuredAnswer<T>> {
   const { model, schema, name, strategy = "auto" } = options;
   const jsonSchema = structuredOutputSchema(schema);
@@ -86,10 +108,17 @@ export async function askStructured<T>(options: {
       continue;
     }
     usage = addUsage(usage, reply.usage);
-    const answer: { value: T; problem?: undefined } | { problem: string; content: unknown } =
-      interpret(reply, schema, jsonSchema, name);
+    const answer = interpret(reply, schema, jsonSchema, name);
     const next: Method | undefined = NEXT[method];
-    // A server that took the schema but answered text its client could not parse ignores it.
+    if (
+      answer.problem !== undefined &&
+      answer.withoutJson !== undefined &&
+      options.markdownList &&
+      (strategy !== "auto" || !next)
+    ) {
+      const listed = fromMarkdownList(answer.withoutJson, schema, jsonSchema, options.markdownList);
+      if (listed) return { ...listed, usage, model: chatModelName(model) };
+    }
     // A server that took the schema but answered text its client could not parse ignores it: the
     // next question goes in the prompt (the caller decides whether to ask again).
     const ignored = reply.unreadable && !/length limit/i.test(reply.error?.message ?? "");
@@ -207,7 +236,14 @@ function interpret<T>(
   schema: ZodType<T>,
   jsonSchema: Record<string, unknown>,
   name: string,
-): { value: T; problem?: undefined } | { problem: string; content: unknown } {
+):
+  | { value: T; problem?: undefined }
+  | {
+      problem: string;
+      content: unknown;
+      /** The answer's text, when it holds no JSON and was not cut off. */
+      withoutJson?: string;
+    } {
   if (reply.unreadable) {
     return {
       problem: cutOffOr(reply.error, reply.error?.message ?? "it could not be parsed"),
@@ -225,7 +261,11 @@ function interpret<T>(
         : text.trim()
           ? "it holds no JSON that could be parsed"
           : "it was empty";
-    return { problem, content: text || reasoningOf(reply.raw ?? {}) };
+    return {
+      problem,
+      content: text || reasoningOf(reply.raw ?? {}),
+      ...(finish !== "length" && text.trim() ? { withoutJson: text } : {}),
+    };
   }
   const shaped = toSchemaShape(found, jsonSchema);
   const result = schema.safeParse(shaped);
@@ -237,6 +277,37 @@ function interpret<T>(
     };
   }
   return { value: result.data };
+}
+
+/**
+ * The value of a Markdown list in `text`, when the schema takes one: an object whose one property
+ * is a list of objects with a string `name` and `description`, and whose other fields the zod
+ * schema fills in (the plan's `dependsOn` defaults to none). A schema that requires anything else
+ * (a roster's `role`, a subtask's own fields) gets no value: what a list does not say is not guessed.
+ */
+function fromMarkdownList<T>(
+  text: string,
+  schema: ZodType<T>,
+  jsonSchema: JsonSchemaNode,
+  options: { maxItems: number },
+): { value: T; fromMarkdownList: { more: boolean } } | undefined {
+  const keys = Object.keys(jsonSchema.properties ?? {});
+  const list = keys.length === 1 ? jsonSchema.properties![keys[0]!] : undefined;
+  const item = list?.type === "array" ? list.items : undefined;
+  if (
+    jsonSchema.type !== "object" ||
+    item?.type !== "object" ||
+    item.properties?.name?.type !== "string" ||
+    item.properties.description?.type !== "string"
+  ) {
+    return undefined;
+  }
+  const listed = readMarkdownList(text, options);
+  if (!listed) return undefined;
+  const result = schema.safeParse(toSchemaShape({ [keys[0]!]: listed.items }, jsonSchema));
+  return result.success
+    ? { value: result.data, fromMarkdownList: { more: listed.more } }
+    : undefined;
 }
 
 function cutOffOr(error: Error | undefined, fallback: string): string {

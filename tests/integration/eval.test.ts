@@ -343,6 +343,74 @@ describe("npm run eval", () => {
     await expect(stat(join(directory, "eval"))).rejects.toThrow(/ENOENT/);
   }, 60_000);
 
+  test("a line with only a topic is a case, its id derived from the topic; a configuration file without a name is named by its file name", async () => {
+    const directory = await mkdtemp(join(tmpdir(), "eval-derived-"));
+    const lines = [
+      { topic: "How tides work" },
+      // The same topic again, and a slug that a later line takes as its own id.
+      { topic: "How tides work", plan: [{ name: "Moon", description: "The moon's pull." }] },
+      { topic: "Why is the sky blue?" },
+      { id: "why-is-the-sky-blue-2", topic: "Rayleigh scattering" },
+      // No letter of a to z to make a slug of: the line number.
+      { topic: "潮汐" },
+    ];
+    await writeFile(
+      join(directory, "cases.jsonl"),
+      lines.map((line) => JSON.stringify(line)).join("\n\n") + "\n",
+    );
+    await writeFile(join(directory, "join-only.json"), JSON.stringify({ synthesis: "join" }));
+    await writeFile(
+      join(directory, "framed.json"),
+      JSON.stringify({ name: "with framing", synthesis: "llm" }),
+    );
+    const run = () =>
+      evaluate(
+        [
+          "--dataset",
+          "cases.jsonl",
+          "--config",
+          "join-only.json",
+          "--config",
+          "framed.json",
+          "--offline",
+          "--out",
+          "out/RESULTS.md",
+          "--json",
+          "out/results.json",
+        ],
+        { workingDirectory: directory },
+      );
+    const result = await run();
+    expect(result.stderr).not.toMatch(/error:/);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("configurations (join-only, with framing)");
+    const ids = [
+      "how-tides-work",
+      "how-tides-work-2",
+      "why-is-the-sky-blue",
+      "why-is-the-sky-blue-2",
+      "line-9",
+    ];
+    const document = await readResults(join(directory, "out/results.json"));
+    expect(document.results.map((entry) => `${entry.configuration}/${entry.caseId}`)).toEqual([
+      ...ids.map((id) => `join-only/${id}`),
+      ...ids.map((id) => `with framing/${id}`),
+    ]);
+    expect(byKey(document.results, "join-only", "why-is-the-sky-blue-2").topic).toBe(
+      "Rayleigh scattering",
+    );
+    const markdown = await readFile(join(directory, "out/RESULTS.md"), "utf8");
+    expect(markdown.match(/^## .*$/gm)).toEqual([
+      "## join-only",
+      "## with framing",
+      "## with framing vs join-only",
+    ]);
+    // The same file gives the same ids.
+    expect((await run()).code).toBe(0);
+    const again = await readResults(join(directory, "out/results.json"));
+    expect(again.results.map((entry) => entry.caseId)).toEqual([...ids, ...ids]);
+  }, 60_000);
+
   test("a configuration file with an unknown field, or two configurations of one name, is refused before any call", async () => {
     server = await startOpenAIServer({ respond: smallDatasetReply });
     const directory = await mkdtemp(join(tmpdir(), "eval-config-"));

@@ -88,6 +88,43 @@ describe("local and open model servers", () => {
     expect(summary.prompt).toContain("## Moon");
   });
 
+  test("a server that ignores json_schema and a model that answers a numbered Markdown list: the plan is read from the list, with a warning", async () => {
+    const planText = [
+      "<think>\nThe user wants a plan for tides. I will list three sections.\n</think>",
+      "",
+      "Here is a plan for the report:",
+      "",
+      "1. **Moon** - The moon's pull.",
+      "2. **Sun** - The sun's pull.",
+      "3. **Summary** - What both add up to.",
+      "",
+      "Let me know if you want changes.",
+    ].join("\n");
+    const result = await run({ planText });
+    expect(result.stderr).not.toMatch(/^error|No usable plan/m);
+    expect(result.code).toBe(0);
+    expectCleanReport(result.report);
+    // The JSON schema, ignored; then the schema in the prompt, answered with the list again.
+    const plans = server!.planRequests();
+    expect(plans.map((request) => request.body.response_format?.type)).toEqual([
+      "json_schema",
+      undefined,
+    ]);
+    expect(
+      server!
+        .sectionRequests()
+        .map((request) => request.sectionName)
+        .sort(),
+    ).toEqual([...NAMES].sort());
+    const moon = server!.sectionRequests().find((request) => request.sectionName === "Moon")!;
+    expect(moon.prompt).toContain("The moon's pull.");
+    expect(
+      result.stderr.match(
+        /^warning: The plan was read from a Markdown list because the model server returned no JSON \(3 sections/gm,
+      ),
+    ).toHaveLength(1);
+  });
+
   test("reasoning in section text never reaches the report", async () => {
     const result = await run({ quirks: ["think-in-sections"] });
     expect(result.code).toBe(0);
