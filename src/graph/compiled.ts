@@ -27,7 +27,11 @@ const CompiledBase = CompiledStateGraph as unknown as new (fields: object) => {
 
 /** A compiled graph whose runs bound their tasks by the configured `maxConcurrency`. */
 export class TaskBoundGraph extends CompiledBase {
-  declare config?: { configurable?: Record<string, unknown>; context?: unknown };
+  declare config?: {
+    configurable?: Record<string, unknown>;
+    context?: unknown;
+    recursionLimit?: number;
+  };
 
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
     // A bound set with `withConfig` counts when the run's own options set none.
@@ -36,9 +40,23 @@ export class TaskBoundGraph extends CompiledBase {
       configurable: { ...this.config?.configurable, ...(options?.configurable as object) },
       context: options?.context ?? this.config?.context,
     });
-    return super.stream(input, { ...options, maxConcurrency: bound.maxConcurrency });
+    return super.stream(input, {
+      ...options,
+      maxConcurrency: bound.maxConcurrency,
+      recursionLimit:
+        options?.recursionLimit ?? this.config?.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
+    });
   }
 }
+
+/**
+ * The steps a run may take when its caller sets no `recursionLimit`. A run takes two steps a wave
+ * of workers (the workers, then dispatch), and a plan of thousands, a budget or a chain of
+ * dependencies is sent in many waves, so LangGraph's default of 25 would end a run that is going as
+ * planned. Every loop of this graph ends on its own (rounds, waves and revisions are bounded, plan
+ * review waits for a person), so the limit is a backstop, high by default; a caller's own wins.
+ */
+export const DEFAULT_RECURSION_LIMIT = 10_000;
 
 /**
  * LangGraph's task loop stops a step after its first task when it may run only one at a time (its

@@ -20,10 +20,12 @@ export const DISPATCH_DESTINATIONS = ["review_plan", "worker", "replanner", "syn
  * 2. a plan just approved (planned, kept from the thread, edited, or grown by a later round) is
  *    announced, only its new sections for a later round, and marked as being written;
  * 3. sends one `Send("worker", { request, subtask, dependencies })` (under the shape's key names:
- *    the report's is `{ topic, section, dependencies }`) per pending section whose dependencies are all written: all at once, or, under a token budget (`maxTotalTokens`), a wave
- *    of at most `maxConcurrency` sections after checking the tokens used so far (from the stored
- *    calls, so the check holds across a crash and resume); waves are announced (`wave_started`)
- *    when there are dependencies or a budget;
+ *    the report's is `{ topic, section, dependencies }`) per pending section whose dependencies
+ *    are all written, in waves of at most `stepSize(maxConcurrency)` sections (one LangGraph step
+ *    each), or, under a token budget (`maxTotalTokens`), of at most `maxConcurrency` sections
+ *    after checking the tokens used so far (from the stored calls, so the check holds across a
+ *    crash and resume); waves are announced (`wave_started`) when there are dependencies, a
+ *    budget, or more sections than one wave holds;
  * 4. once the budget is spent it starts nothing more and says which sections were not started;
  *    sections waiting on a failed section are named in a warning;
  * 5. when a round is written and `maxPlanningRounds` allows another, goes to the replanner; else
@@ -86,8 +88,14 @@ function route(
     });
   }
   if (ready.length > 0) {
-    const wave = budget === undefined ? ready : ready.slice(0, configuration.maxConcurrency);
-    if (budget !== undefined || plan.subtasks.some((section) => section.dependsOn?.length)) {
+    const size =
+      budget === undefined ? stepSize(configuration.maxConcurrency) : configuration.maxConcurrency;
+    const wave = ready.slice(0, size);
+    if (
+      budget !== undefined ||
+      plan.subtasks.length > size ||
+      plan.subtasks.some((section) => section.dependsOn?.length)
+    ) {
       emitProgress(config, {
         type: "wave_started",
         sections: wave.map((subtask) => ({ id: subtask.id, name: shape.label(subtask) })),
@@ -115,6 +123,22 @@ function route(
     update: write(update),
     goto: anotherRound(plan, configuration, budgetSpent) ? "replanner" : "synthesizer",
   });
+}
+
+/** The fewest subtasks a step may hold, whatever `maxConcurrency` is. */
+const MIN_STEP_SIZE = 256;
+/** Round trips of `maxConcurrency` requests a step holds, so a step's tail is a small share of it. */
+const STEP_ROUNDS = 8;
+
+/**
+ * The most subtasks one step (one LangGraph superstep) sends. LangGraph's costs per task grow with
+ * the tasks in the step (the pending-write rescans, bench/upstream/), so a plan of thousands is
+ * sent in steps of this size: enough round trips of `maxConcurrency` requests that the wait for a
+ * step's slowest task is a small share of it, and few enough steps that a checkpointer stores the
+ * state a few dozen times, not once a task.
+ */
+export function stepSize(maxConcurrency: number): number {
+  return Math.max(MIN_STEP_SIZE, STEP_ROUNDS * maxConcurrency);
 }
 
 /** True when the written round may be followed by another planning round. */

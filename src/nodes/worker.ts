@@ -1,5 +1,5 @@
 import { getMaxListeners, setMaxListeners } from "node:events";
-import { RunnableLambda } from "@langchain/core/runnables";
+import { RunnableLambda, mergeConfigs } from "@langchain/core/runnables";
 import {
   isGraphBubbleUp,
   isGraphInterrupt,
@@ -88,12 +88,18 @@ export function createWorkerNode(options: {
     try {
       const result = steps
         ? steps.result(await steps.runnable.withConfig(run).invoke(steps.input(input, log), config))
-        : await RunnableLambda.from(
-            (given: Record<string, unknown>, childConfig: LangGraphRunnableConfig) =>
-              work(given, childConfig, log),
-          )
-            .withConfig(run)
-            .invoke(input, config);
+        : observed(config)
+          ? await RunnableLambda.from(
+              (given: Record<string, unknown>, childConfig: LangGraphRunnableConfig) =>
+                work(given, childConfig, log),
+            )
+              .withConfig(run)
+              .invoke(input, config)
+          : await work(
+              input,
+              mergeConfigs(config, { tags: run.tags, metadata: run.metadata }),
+              log,
+            );
       emitProgress(config, {
         type: "section_completed",
         id: subtask.id,
@@ -126,6 +132,19 @@ export function createWorkerNode(options: {
       });
     }
   };
+}
+
+/**
+ * True when a callback handler (a tracer, `streamEvents`, the `messages` stream mode, a caller's
+ * own) would see the subtask's child run. With none, the child run is seen by nobody, and each
+ * runnable layer costs LangChain core a `RunTree` it never sends (bench/upstream/), so the work is
+ * called with the child run's tags and metadata merged into the config instead: what the work and
+ * its model calls read from the config is the same.
+ */
+function observed(config: LangGraphRunnableConfig): boolean {
+  const callbacks = config.callbacks as { handlers?: unknown[] } | unknown[] | undefined;
+  if (callbacks === undefined) return false;
+  return Array.isArray(callbacks) ? callbacks.length > 0 : (callbacks.handlers?.length ?? 1) > 0;
 }
 
 /**

@@ -420,6 +420,71 @@ describe("createOrchestratorWorkers: what a thread keeps, and what it must not",
     expect(most).toBe(2);
   });
 
+  test("a plan of hundreds is sent in steps of bounded size, in plan order, and all of it is done", async () => {
+    const started: string[][] = [];
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => Array.from({ length: 600 }, (_, index) => ({ path: `f${index}.ts` })),
+      worker: ({ subtask }) => subtask.path,
+    }).compile();
+    const stream = await graph.stream(
+      { request: "x" },
+      { configurable: { maxSections: 600, maxConcurrency: 10 }, streamMode: ["custom", "values"] },
+    );
+    let output: unknown;
+    for await (const [mode, chunk] of stream as AsyncIterable<[string, Record<string, unknown>]>) {
+      if (mode === "custom" && chunk.type === "wave_started") {
+        started.push((chunk.sections as { id: string }[]).map((section) => section.id));
+      }
+      if (mode === "values") output = chunk.output;
+    }
+    // stepSize(10) is 256: no LangGraph step holds more, and the steps go through the plan in order.
+    expect(started.map((wave) => wave.length)).toEqual([256, 256, 88]);
+    expect(started.flat()).toEqual(Array.from({ length: 600 }, (_, index) => `s${index + 1}`));
+    expect(output).toEqual(Array.from({ length: 600 }, (_, index) => `f${index}.ts`));
+  });
+
+  test("a chain of dependencies longer than LangGraph's default step limit runs to the end; a caller's own recursionLimit still holds", async () => {
+    const chain = () =>
+      Array.from({ length: 20 }, (_, index) => ({
+        path: `f${index}.ts`,
+        ...(index > 0 ? { dependsOn: [`s${index}`] } : {}),
+      }));
+    const build = () =>
+      createOrchestratorWorkers({
+        subtask: FileEdit,
+        planner: chain,
+        worker: ({ subtask }) => subtask.path,
+      }).compile();
+    // Twenty waves take over forty steps; LangGraph's default limit is 25.
+    const out = await build().invoke({ request: "x" }, { configurable: { maxSections: 20 } });
+    expect(out.output).toHaveLength(20);
+    await expect(
+      build().invoke({ request: "x" }, { configurable: { maxSections: 20 }, recursionLimit: 10 }),
+    ).rejects.toThrow(/Recursion limit of 10 reached/);
+    await expect(
+      build()
+        .withConfig({ recursionLimit: 12 })
+        .invoke({ request: "x" }, { configurable: { maxSections: 20 } }),
+    ).rejects.toThrow(/Recursion limit of 12 reached/);
+  });
+
+  test("without a callback handler, the work still gets its subtask's tags and metadata in its config", async () => {
+    const seen: { tags?: string[]; metadata?: Record<string, unknown> }[] = [];
+    const graph = createOrchestratorWorkers({
+      subtask: FileEdit,
+      planner: () => [{ path: "a.ts" }],
+      worker: (_input, config) => {
+        seen.push({ tags: config.tags, metadata: config.metadata });
+        return "done";
+      },
+    }).compile();
+    await graph.invoke({ request: "x" });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.tags).toContain("subtask:s1");
+    expect(seen[0]!.metadata).toMatchObject({ subtask_id: "s1", subtask_name: "a.ts" });
+  });
+
   test("a synthesizer that throws fails the run; the next run of the thread only synthesizes", async () => {
     const attempts: string[] = [];
     let broken = true;
