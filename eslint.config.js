@@ -32,8 +32,7 @@ export default tseslint.config(
   ...layers,
   { files: ["**/*.js", "**/*.cjs", "**/*.mjs"], ...tseslint.configs.disableTypeChecked },
   {
-    // Plain JavaScript that runs in Node (the CommonJS stub, Jest's setup and reporter, the
-    // install-time patch step).
+    // Plain JavaScript that runs in Node (the CommonJS stub, Jest's setup and reporter).
     files: ["**/*.js", "**/*.cjs", "**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly" } },
   },
