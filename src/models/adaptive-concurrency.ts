@@ -1,6 +1,7 @@
 /**
- * Adaptive concurrency for the model clients: how many requests one client keeps in flight,
- * learned from the provider's answers, never above the configured `maxConcurrency`.
+ * Adaptive concurrency for the model clients: how many requests one client keeps in flight. It is
+ * the configured `maxConcurrency` until the provider refuses (a 429, or rate-limit headers that
+ * say its window is spent), and it climbs back to it as requests succeed.
  *
  * No npm package does this (checked: bottleneck, p-queue, p-limit, cockatiel, limiter, p-throttle
  * all take a fixed bound or a fixed rate; none reads 429s or rate-limit headers), so it is here,
@@ -111,10 +112,8 @@ export interface Permit {
 
 /** Options of `AdaptiveConcurrencyLimiter`. */
 export interface AdaptiveConcurrencyOptions {
-  /** The most requests in flight at once, whatever the provider allows. */
+  /** The most requests in flight at once: what the limiter starts at and climbs back to. */
   maxConcurrency: number;
-  /** The limit it starts from (default: `maxConcurrency`, at most 10). */
-  initialConcurrency?: number;
   clock?: LimiterClock;
 }
 
@@ -176,36 +175,31 @@ function announced(
   };
 }
 
-/** Starting limit when `initialConcurrency` is not given: the package's default bound. */
-const DEFAULT_INITIAL_CONCURRENCY = 10;
 /** Most rounds of successes asked for before probing a limit that was refused before. */
 const MAX_PROBE_ROUNDS = 16;
-/**
- * A request in flight this long without an answer was taken by the server: one over its limit is
- * refused at once. Before the first refusal it counts as a success for the ramp, so a server
- * whose answers take many seconds (a local model writing a section) is not ramped up one answer
- * at a time.
- */
-export const ACCEPTED_AFTER_MS = 1_000;
 
 /**
- * Bounds the requests one model client has in flight, adapting the bound to the provider:
+ * Bounds the requests one model client has in flight: the configured `maxConcurrency`, lowered
+ * only when the provider refuses, and raised back as requests succeed:
  *
- * 1. It starts at `initialConcurrency` and, until the provider first refuses, grows by one for
- *    every success while requests wait (doubling each round trip, as TCP's slow start), and for
- *    every request still in flight after `ACCEPTED_AFTER_MS` (taken, as a refusal comes at
- *    once; so slow answers do not slow the ramp), or at once to `maxConcurrency` when the
- *    provider's rate-limit headers leave room for that many requests and the tokens of those
- *    waiting (a provider that says nothing gets the ramp).
+ * 1. It starts at `maxConcurrency`: the user's bound is in flight from the first round trip.
+ *    Successes and slow answers never lower it.
  * 2. A 429 that does not say when to come back means "too many at once": the limit drops to the
- *    requests still in flight (and by at least one), so a burst of refusals settles on what the
- *    provider accepted.
- * 3. After that it grows by one after a round of successes (`limit` of them) while requests wait,
- *    and a probe refused again doubles the rounds the next probe waits for (at most 16), so a
- *    provider's hard limit costs few 429s; a probe that holds halves them.
- * 4. A 429 with `retry-after` (or a reset header) holds every new request until then, without
- *    lowering the limit: the provider's window is full, not its capacity.
- * 5. `x-ratelimit-remaining-requests` and `-tokens` are budgets until their reset: each request
+ *    requests still in flight (and by at least one), so a burst of refusals (the first round trip
+ *    at a bound the provider does not take) settles within that round trip on what it accepted.
+ * 3. An answer whose `x-ratelimit-remaining-requests` or `-tokens`, less what was sent after it,
+ *    cannot pay for another request like it says the window is spent: the limit halves, but not
+ *    below the requests in flight (what the window carried), and once per round trip (answers to
+ *    requests sent before the cut say nothing new). A window that refills to an unknown size then
+ *    gets what the last one carried, not a burst at the bound.
+ * 4. Below `maxConcurrency`, it grows by one after a round of successes (`limit` of them) while
+ *    requests wait, up to `maxConcurrency`; a step refused again by a 429 doubles the rounds the
+ *    next one waits for (at most 16), so a provider's hard limit costs few 429s, and a step that
+ *    holds halves them.
+ * 5. A 429 with `retry-after` (or a reset header) holds every new request until then, without the
+ *    drop of step 2: the provider's window is full, not its capacity (its headers may still say
+ *    the window is spent, step 3).
+ * 6. `x-ratelimit-remaining-requests` and `-tokens` are budgets until their reset: each request
  *    started spends one request and its estimated tokens, and when the budget cannot pay for the
  *    next one, it waits for the reset instead of being refused. At the reset the budget refills to
  *    `x-ratelimit-limit-*` (when sent) for another window, so the line does not burst into it.
@@ -215,7 +209,7 @@ export const ACCEPTED_AFTER_MS = 1_000;
 export class AdaptiveConcurrencyLimiter {
   readonly maxConcurrency: number;
   private readonly clock: LimiterClock;
-  /** The limit, fractional while it grows. */
+  /** The requests allowed in flight now (`limit`). */
   private window: number;
   private inFlight = 0;
   private maxInFlight = 0;
@@ -223,11 +217,12 @@ export class AdaptiveConcurrencyLimiter {
   private readonly line: Waiter[] = [];
   private pausedUntil = 0;
   private timer: { handle: unknown; at: number } | undefined;
-  private slowStart = true;
   private successes = 0;
   private probeRounds = 1;
   /** True after an increase, until a round at the new limit succeeds or is refused. */
   private probing = false;
+  /** The last request started when a spent window last cut the limit (step 3). */
+  private cutAfter = 0;
   private requestBudget: Budget | undefined;
   private tokenBudget: Budget | undefined;
   /** Requests in flight, by start order, with their estimated tokens. */
@@ -238,16 +233,12 @@ export class AdaptiveConcurrencyLimiter {
     if (!(options.maxConcurrency >= 1)) throw new RangeError("maxConcurrency must be at least 1");
     this.maxConcurrency = Math.floor(options.maxConcurrency);
     this.clock = options.clock ?? SYSTEM_CLOCK;
-    this.window = clamp(
-      options.initialConcurrency ?? DEFAULT_INITIAL_CONCURRENCY,
-      1,
-      this.maxConcurrency,
-    );
+    this.window = this.maxConcurrency;
   }
 
   /** The requests allowed in flight now. */
   get limit(): number {
-    return Math.floor(this.window);
+    return this.window;
   }
 
   stats(): LimiterStats {
@@ -339,30 +330,15 @@ export class AdaptiveConcurrencyLimiter {
     this.started.set(sequence, waiter.cost);
     let reported = false;
     let released = false;
-    let accepted: unknown;
-    const stopWatching = () => {
-      if (accepted !== undefined) this.clock.clearTimeout(accepted);
-      accepted = undefined;
-    };
-    if (this.slowStart && this.limit < this.maxConcurrency) {
-      accepted = this.clock.setTimeout(() => {
-        accepted = undefined;
-        if (this.slowStart && this.line.length > 0) this.increase();
-      }, ACCEPTED_AFTER_MS);
-      // Not a reason to keep the process running: the request's own I/O is.
-      (accepted as { unref?: () => void }).unref?.();
-    }
     waiter.grant({
       report: (signal) => {
         if (reported) return;
         reported = true;
-        stopWatching();
-        this.learn(signal, sequence);
+        this.learn(signal, sequence, waiter.cost);
       },
       release: () => {
         if (released) return;
         released = true;
-        stopWatching();
         this.started.delete(sequence);
         this.inFlight -= 1;
         this.drain();
@@ -370,32 +346,38 @@ export class AdaptiveConcurrencyLimiter {
     });
   }
 
-  private learn(signal: RateLimitSignal, sequence: number): void {
+  private learn(signal: RateLimitSignal, sequence: number, cost: number): void {
     const now = this.clock.now();
     // The server counted this request and those before it; the ones started after it may not
     // have reached it yet, so they are still spent from what it says is left.
     let laterRequests = 0;
     let laterTokens = 0;
-    for (const [other, cost] of this.started) {
+    for (const [other, otherCost] of this.started) {
       if (other > sequence) {
         laterRequests += 1;
-        laterTokens += cost;
+        laterTokens += otherCost;
       }
     }
+    const requestsLeft = minus(signal.remainingRequests, laterRequests);
+    const tokensLeft = minus(signal.remainingTokens, laterTokens);
     this.requestBudget = announced(
       this.requestBudget,
-      minus(signal.remainingRequests, laterRequests),
+      requestsLeft,
       signal.resetRequestsMs,
       signal.limitRequests,
       now,
     );
     this.tokenBudget = announced(
       this.tokenBudget,
-      minus(signal.remainingTokens, laterTokens),
+      tokensLeft,
       signal.resetTokensMs,
       signal.limitTokens,
       now,
     );
+    const spent =
+      (requestsLeft !== undefined && requestsLeft < 1) ||
+      (tokensLeft !== undefined && tokensLeft < Math.max(cost, 1));
+    if (spent && sequence > this.cutAfter) this.cut(signal.status === 429);
     if (signal.status === 429) {
       this.rateLimited += 1;
       const wait = signal.retryAfterMs ?? this.exhaustedReset(signal);
@@ -406,7 +388,9 @@ export class AdaptiveConcurrencyLimiter {
       }
       return;
     }
-    if (signal.status >= 200 && signal.status < 300 && this.line.length > 0) this.increase();
+    if (!spent && signal.status >= 200 && signal.status < 300 && this.line.length > 0) {
+      this.increase();
+    }
   }
 
   /** The reset of a budget a 429 says is spent, if it names one. */
@@ -418,16 +402,17 @@ export class AdaptiveConcurrencyLimiter {
     return resets.length ? Math.max(...resets) : undefined;
   }
 
-  /** True when the announced budgets cover every place up to the bound, for what is waiting. */
-  private announcedRoomForAll(): boolean {
-    const now = this.clock.now();
-    const requests = current(this.requestBudget, now);
-    if (requests === undefined) return false;
-    const places = this.maxConcurrency - this.inFlight;
-    if (requests.remaining < places) return false;
-    const tokens = current(this.tokenBudget, now);
-    const cost = this.line.slice(0, places).reduce((sum, waiter) => sum + waiter.cost, 0);
-    return tokens === undefined || tokens.remaining >= cost;
+  /** A spent window (step 3): half the limit, not below what is in flight besides a refusal. */
+  private cut(refused: boolean): void {
+    const carried = this.inFlight - (refused ? 1 : 0);
+    this.window = clamp(
+      Math.min(this.limit, Math.max(Math.ceil(this.limit / 2), carried)),
+      1,
+      this.maxConcurrency,
+    );
+    this.cutAfter = this.sequence;
+    this.probing = false;
+    this.successes = 0;
   }
 
   private decrease(): void {
@@ -436,21 +421,11 @@ export class AdaptiveConcurrencyLimiter {
     this.window = clamp(Math.min(this.limit - 1, others), 1, this.maxConcurrency);
     if (this.probing) this.probeRounds = Math.min(MAX_PROBE_ROUNDS, this.probeRounds * 2);
     this.probing = false;
-    this.slowStart = false;
     this.successes = 0;
   }
 
   private increase(): void {
     if (this.limit >= this.maxConcurrency) return;
-    if (this.slowStart) {
-      // A provider that says how much is left (OpenAI's x-ratelimit-* headers) and has room for
-      // a full window at the bound is given it at once: the ramp would only cost round trips.
-      this.window = this.announcedRoomForAll()
-        ? this.maxConcurrency
-        : Math.min(this.maxConcurrency, this.window + 1);
-      this.drain();
-      return;
-    }
     this.successes += 1;
     if (this.successes < this.limit * this.probeRounds) return;
     if (this.probing) this.probeRounds = Math.max(1, this.probeRounds / 2);
