@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // The one place that reads the environment, and the scripts and tests that set it for a child process.
-    files: ["src/env.ts", "tests/**/*.ts", "scripts/**/*.ts", "bench/**/*.ts"],
+    files: ["src/env.ts", "tests/**/*.ts", "tests/**/*.js", "scripts/**/*.ts", "bench/**/*.ts"],
     rules: { "no-process-env": "off" },
   },
   {

@@ -9,6 +9,7 @@ export default {
   testMatch: ["<rootDir>/tests/**/*.test.ts"],
   testTimeout: 30000,
   globalSetup: "<rootDir>/tests/helpers/global-setup.js",
+  globalTeardown: "<rootDir>/tests/helpers/global-teardown.js",
   // Most tests wait on servers and child processes rather than compute: overlap them.
   maxWorkers: 3,
   reporters: ["default", "<rootDir>/tests/helpers/summary-reporter.js"],
