@@ -47,6 +47,11 @@ export interface ScriptedChatModelOptions {
   failSections?: string[];
   /** Milliseconds to wait before answering, per call (to make workers finish out of order). */
   delayMs?: (call: RecordedCall) => number;
+  /**
+   * Something to wait for before answering, per call (after `delayMs`): a promise the test
+   * resolves on an event, to fix the order in which workers finish without relying on timing.
+   */
+  waitFor?: (call: RecordedCall) => Promise<unknown> | undefined;
 }
 
 /**
@@ -106,6 +111,7 @@ export class ScriptedChatModel extends LocalChatModel {
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
     try {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      await this.options.waitFor?.(call);
     } finally {
       this.inFlight -= 1;
     }

@@ -8,12 +8,21 @@ import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 describe("report graph with a scripted model", () => {
   test("plans once, writes one section per planned section, and assembles them in plan order", async () => {
     const plan = defaultPlan(5);
-    // Later sections answer first, so arrival order is the reverse of plan order: 40 ms apart, as
-    // a loaded machine may start the tasks several milliseconds apart (5 ms was once not enough).
+    // Later sections answer first, so arrival order is the reverse of plan order: each section's
+    // model call waits until the next section has been reported done (events, not timing).
+    const done = new Map(
+      plan.map((section) => {
+        let resolve!: () => void;
+        const promise = new Promise<void>((settle) => (resolve = settle));
+        return [section.name, { promise, resolve }];
+      }),
+    );
     const model = new ScriptedChatModel({
       plan,
-      delayMs: (call) =>
-        call.toolChoice ? 0 : 40 * (6 - Number(/Part (\d+)/.exec(call.prompt)?.[1])),
+      waitFor: (call) => {
+        const part = Number(/Part (\d+)/.exec(call.prompt)?.[1]);
+        return call.toolChoice || part === 5 ? undefined : done.get(`Part ${part + 1}`)!.promise;
+      },
     });
     const graph = buildGraph({ model });
 
@@ -26,7 +35,9 @@ describe("report graph with a scripted model", () => {
       { streamMode: ["custom", "values"] },
     )) {
       if (mode === "custom" && (chunk as ProgressEvent).type === "section_completed") {
-        completedOrder.push((chunk as { name: string }).name);
+        const name = (chunk as { name: string }).name;
+        completedOrder.push(name);
+        done.get(name)!.resolve();
       }
       if (mode === "values") result = chunk;
     }
