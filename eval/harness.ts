@@ -179,7 +179,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
       } catch (error) {
         return {
           ...base,
-          error: redact(shortMessage(error, { maxLength: 500 }), secrets),
+          error: shortMessage(error, { maxLength: 500, redact: (text) => redact(text, secrets) }),
           wallSeconds: seconds(started),
         };
       }
@@ -206,7 +206,7 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
         verdict = {
           model: judgeModel,
           usage: { input: 0, output: 0, total: 0 },
-          error: redact(`The judge failed: ${shortMessage(error, { maxLength: 500 })}`, secrets),
+          error: `The judge failed: ${shortMessage(error, { maxLength: 500, redact: (text) => redact(text, secrets) })}`,
         };
       }
       return {

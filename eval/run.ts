@@ -16,7 +16,8 @@ import { awaitAllCallbacks } from "@langchain/core/callbacks/promises";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { Client } from "langsmith";
 import { readEnvironment, secretsOf, type Environment } from "../src/env.js";
-import { InvalidInputError, redact, shortMessage } from "../src/errors.js";
+import { InvalidInputError, redact, redactValue, shortMessage } from "../src/errors.js";
+import { mcpSecretsOf } from "../src/tools/mcp.js";
 import { checkModelNames, usesOfflineModel } from "../src/models/chat-models.js";
 import { readConfiguration, readDataset, type EvalConfiguration } from "./dataset.js";
 import { createHarness, inPool, type CaseResult } from "./harness.js";
@@ -125,6 +126,11 @@ export async function runEval(
     const configurations: EvalConfiguration[] = options.config.length
       ? await Promise.all(options.config.map((file) => readConfiguration(path(file))))
       : [{ name: "default", fields: {} }];
+    // A configuration's MCP servers may hold keys (env, headers, URL): never in the results.
+    for (const configuration of configurations) {
+      secrets.push(...mcpSecretsOf(configuration.fields.mcpServers));
+    }
+    secrets.sort((a, b) => b.length - a.length);
     const names = configurations.map((configuration) => configuration.name);
     const repeated = names.find((name, index) => names.indexOf(name) !== index);
     if (repeated !== undefined) {
@@ -238,7 +244,12 @@ export async function runEval(
     await mkdir(dirname(out), { recursive: true });
     await mkdir(dirname(json), { recursive: true });
     await writeFile(out, redact(markdown, secrets));
-    await writeFile(json, redact(`${JSON.stringify(document, null, 2)}\n`, secrets));
+    // The values redacted before they are written too: JSON escapes a secret with a quote in it.
+    const redactText = (text: string) => redact(text, secrets);
+    await writeFile(
+      json,
+      redactText(`${JSON.stringify(redactValue(document, redactText), null, 2)}\n`),
+    );
     io.stdout(`${out}\n${json}\n`);
     const failed = results.filter((result) => result.error || result.judge?.error).length;
     if (failed > 0) {
@@ -251,7 +262,9 @@ export async function runEval(
       say(`error: ${error.message}\n`);
       return 2;
     }
-    say(`error: ${shortMessage(error, { maxLength: 2000 })}\n`);
+    say(
+      `error: ${shortMessage(error, { maxLength: 2000, redact: (text) => redact(text, secrets) })}\n`,
+    );
     return 1;
   } finally {
     await awaitAllCallbacks();

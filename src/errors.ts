@@ -108,12 +108,19 @@ export class FailFastError extends OrchestratorWorkersError {
  * `withName` is false) and message, newlines folded. The one way this package shortens an error
  * for the state, a report or a terminal. An error that wraps one of this package's (the OpenAI
  * SDK's "Connection error." around a `ModelServerUnreachableError`) is shown as the one it wraps.
+ * Give `redact` rather than redacting the result: a secret cut in two by the shortening is no
+ * longer found whole.
  */
 export function shortMessage(
   error: unknown,
-  options: { maxLength?: number; withName?: boolean } = {},
+  options: {
+    maxLength?: number;
+    withName?: boolean;
+    /** Applied to the whole line before it is cut, so no cut leaves a secret's prefix behind. */
+    redact?: (text: string) => string;
+  } = {},
 ): string {
-  const { maxLength = 300, withName = true } = options;
+  const { maxLength = 300, withName = true, redact: redactLine = (text: string) => text } = options;
   // A library's wrapper around one of this package's errors says less than it does.
   if (!OrchestratorWorkersError.isInstance(error)) error = ownCause(error) ?? error;
   const text =
@@ -122,7 +129,7 @@ export function shortMessage(
         ? `${error.name}: ${error.message}`
         : error.message
       : String(error);
-  const line = text.replace(/\s*\n\s*/g, " ").trim();
+  const line = redactLine(text.replace(/\s*\n\s*/g, " ").trim());
   return line.length > maxLength ? `${line.slice(0, maxLength - 1)}…` : line;
 }
 
@@ -139,4 +146,24 @@ export function redact(text: string, secrets: readonly string[]): string {
     if (secret) result = result.split(secret).join(REDACTED);
   }
   return result;
+}
+
+/**
+ * `value` with `redact` applied to every string in it: plain objects and arrays are copied with
+ * their strings (keys too) redacted, other objects (class instances) are kept as they are. What
+ * a node hands to the state goes through it, so no secret a model or a tool quoted is stored.
+ */
+export function redactValue<T>(value: T, redact: (text: string) => string): T {
+  return redactIn(value, redact) as T;
+}
+
+function redactIn(value: unknown, redact: (text: string) => string): unknown {
+  if (typeof value === "string") return redact(value);
+  if (Array.isArray(value)) return value.map((item) => redactIn(item, redact));
+  if (typeof value !== "object" || value === null) return value;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [redact(key), redactIn(item, redact)]),
+  );
 }

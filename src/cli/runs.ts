@@ -244,7 +244,9 @@ Example:
       return 2;
     }
     const kind = OrchestratorWorkersError.isInstance(error) ? "" : " (unexpected)";
-    err(`error${kind}: ${shortMessage(error, { withName: false, maxLength: 2000 })}\n`);
+    err(
+      `error${kind}: ${shortMessage(error, { withName: false, maxLength: 2000, redact: (text) => redact(text, secrets) })}\n`,
+    );
     return 1;
   }
 }

@@ -20,6 +20,7 @@ import {
   WorkerInput,
 } from "../schemas/state.js";
 import {
+  mcpSecretsOf,
   openMcpServers,
   parseMcpServers,
   type McpServers,
@@ -82,6 +83,14 @@ export interface BuildGraphOptions extends ReportGraphOptions {
  * checkpointer, interrupts or a store.
  */
 export function createReportGraph(options: ReportGraphOptions = {}) {
+  return reportGraph(options, new Set()).graph;
+}
+
+/**
+ * The report graph whose redaction also removes `runSecrets`: the secrets of the MCP servers its
+ * runs start (`buildGraph` adds each run's before the run begins).
+ */
+function reportGraph(options: ReportGraphOptions, runSecrets: ReadonlySet<string>) {
   const { environment, offline, onOfflineModel, tools, secrets, ...given } = options;
   // Without an explicit environment, the process environment is read when a run first needs it,
   // never when the module is imported.
@@ -94,9 +103,20 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
     secrets,
     onOfflineModel: onOfflineModel ?? ((notice) => console.warn(notice)),
   });
-  const redactSecrets = (text: string) => redact(text, secrets ?? secretsOf(currentEnvironment()));
+  // Made again only when a run added MCP secrets; longest first, so a header's whole value is
+  // replaced before the token inside it.
+  let known: { size: number; secrets: string[] } | undefined;
+  const configuredSecrets = () => {
+    const size = runSecrets.size + (secrets?.length ?? 0);
+    if (known?.size !== size) {
+      const all = new Set([...(secrets ?? secretsOf(currentEnvironment())), ...runSecrets]);
+      known = { size, secrets: [...all].sort((a, b) => b.length - a.length) };
+    }
+    return known.secrets;
+  };
+  const redactSecrets = (text: string) => redact(text, configuredSecrets());
   const sections = createSectionWork({ models, tools, redact: redactSecrets });
-  return assembleOrchestratorWorkers({
+  const graph = assembleOrchestratorWorkers({
     schemas: { State: ReportState, Input: ReportInput, Output: ReportOutput, WorkerInput },
     shape: REPORT_SHAPE,
     name: GRAPH_NAME,
@@ -116,6 +136,7 @@ export function createReportGraph(options: ReportGraphOptions = {}) {
       config: LangGraphRunnableConfig,
     ) => Promise<Record<string, unknown>>,
   });
+  return { graph, secrets: configuredSecrets };
 }
 
 type CompiledReportGraph = ReturnType<ReturnType<typeof createReportGraph>["compile"]>;
@@ -136,16 +157,31 @@ const CompiledBase = TaskBoundGraph as unknown as new (fields: object) => {
 class ReportGraph extends CompiledBase {
   /** The build's MCP servers; a field, so LangGraph's `withConfig` copies keep it. */
   readonly buildMcpServers?: McpServers;
+  /** The secrets of every MCP server a run started, which the graph's redaction removes too. */
+  readonly runSecrets: Set<string>;
+  /** Every secret the graph redacts. */
+  readonly secrets: () => string[];
 
-  constructor(fields: object & { buildMcpServers?: McpServers }) {
+  constructor(
+    fields: object & {
+      buildMcpServers?: McpServers;
+      runSecrets: Set<string>;
+      secrets: () => string[];
+    },
+  ) {
     super(fields);
     this.buildMcpServers = fields.buildMcpServers;
+    this.runSecrets = fields.runSecrets;
+    this.secrets = fields.secrets;
   }
 
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
     const servers = { ...this.buildMcpServers, ...runMcpServers(options) };
     if (Object.keys(servers).length === 0) return super.stream(input, options);
-    const connections = await openMcpServers(servers);
+    // Kept, not removed when the run ends: a run still going may have seen them (redacting a
+    // value that is no longer secret costs nothing).
+    for (const secret of mcpSecretsOf(servers)) this.runSecrets.add(secret);
+    const connections = await openMcpServers(servers, { secrets: this.secrets() });
     try {
       const configurable = { ...options?.configurable };
       const given: unknown = configurable[RUN_TOOLS_KEY];
@@ -236,11 +272,15 @@ export function buildGraph(options: BuildGraphOptions = {}): CompiledReportGraph
   const buildMcpServers = mcpServers
     ? parseMcpServers(mcpServers, { origin: "buildGraph({ mcpServers })" })
     : undefined;
+  const runSecrets = new Set(buildMcpServers ? mcpSecretsOf(buildMcpServers) : []);
+  const built = reportGraph(graphOptions, runSecrets);
   // Compiled by the core's builder: task-bound and tagged `TRACE_TAG`.
-  const compiled = createReportGraph(graphOptions).compile({ checkpointer, name });
+  const compiled = built.graph.compile({ checkpointer, name });
   const graph = new ReportGraph({
     ...compiled,
     buildMcpServers,
+    runSecrets,
+    secrets: built.secrets,
   }) as unknown as CompiledReportGraph;
   graph.name = name;
   return graph;

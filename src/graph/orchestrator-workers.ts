@@ -10,7 +10,7 @@ import {
 } from "@langchain/langgraph";
 import { z } from "zod";
 import { readEnvironment, secretsOf } from "../env.js";
-import { InvalidInputError, redact } from "../errors.js";
+import { InvalidInputError, redact, redactValue } from "../errors.js";
 import {
   createSubtaskPlanner,
   createSubtaskReplanner,
@@ -241,7 +241,11 @@ export interface OrchestratorWorkersParts<State, Input, Output> {
   ) => Promise<Record<string, unknown>>;
   /** Gives planned subtasks what a use adds (the report's roles). */
   assign?: (subtasks: CoreSubtask[], configuration: Configuration) => CoreSubtask[];
-  /** Removes every configured secret from a failure message. */
+  /**
+   * Removes every configured secret from a text: from failure messages, and from every update the
+   * nodes that hold model or worker output (orchestrator, worker, replanner, synthesizer) hand to
+   * the state, so a secret an answer or a tool quoted reaches no checkpoint, report or output.
+   */
   redact?: (text: string) => string;
   /** What `section_completed` says of a result. */
   describe?: (result: unknown) => { characters?: number };
@@ -290,29 +294,48 @@ export function assembleOrchestratorWorkers<
 >(parts: OrchestratorWorkersParts<State, Input, Output>) {
   const { schemas, shape, assign } = parts;
   const builder = typedBuilder(schemas, parts.context ?? ConfigurationSchema);
+  const stored = storedRedacted(parts.redact);
   (builder as unknown as TaskBoundStateGraph).graphName = parts.name;
   // The nodes read and write the state through the shape, so they are typed loosely here.
   (builder as unknown as StateGraph<z.ZodObject>)
-    .addNode("orchestrator", createOrchestratorNode({ shape, plan: parts.plan, assign }))
+    .addNode("orchestrator", stored(createOrchestratorNode({ shape, plan: parts.plan, assign })))
     .addNode("dispatch", createDispatchNode(shape), { ends: [...DISPATCH_DESTINATIONS] })
     .addNode("review_plan", createReviewPlanNode(shape), { ends: ["orchestrator", "dispatch"] })
     .addNode(
       "worker",
-      createWorkerNode({
-        shape,
-        work: parts.work,
-        steps: parts.steps,
-        redact: parts.redact,
-        describe: parts.describe,
-      }),
+      stored(
+        createWorkerNode({
+          shape,
+          work: parts.work,
+          steps: parts.steps,
+          redact: parts.redact,
+          describe: parts.describe,
+        }),
+      ),
       { input: schemas.WorkerInput },
     )
-    .addNode("replanner", createReplannerNode({ shape, replan: parts.replan, assign }))
-    .addNode("synthesizer", parts.synthesizer)
+    .addNode(
+      "replanner",
+      stored(createReplannerNode({ shape, replan: parts.replan, assign, redact: parts.redact })),
+    )
+    .addNode("synthesizer", stored(parts.synthesizer))
     .addEdge(START, "orchestrator")
     .addEdge("orchestrator", "dispatch")
     .addEdge("worker", "dispatch")
     .addEdge("replanner", "dispatch")
     .addEdge("synthesizer", END);
   return builder;
+}
+
+/**
+ * Wraps a node so its update is redacted (`redactValue`) before LangGraph stores it: the one
+ * place model answers and tool output enter the state, whichever model, worker or tool wrote them.
+ */
+function storedRedacted(redactText: ((text: string) => string) | undefined) {
+  return <Input, Update>(
+    node: (input: Input, config: LangGraphRunnableConfig) => Promise<Update>,
+  ): ((input: Input, config: LangGraphRunnableConfig) => Promise<Update>) => {
+    if (!redactText) return node;
+    return async (input, config) => redactValue(await node(input, config), redactText);
+  };
 }

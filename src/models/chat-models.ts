@@ -133,7 +133,7 @@ export async function checkModelNames(
       throw new InvalidInputError({
         field,
         message: redact(
-          `${field} "${spec.provider}:${spec.model}" cannot be used: ${shortMessage(error, { withName: false })}`,
+          `${field} "${spec.provider}:${spec.model}" cannot be used: ${shortMessage(error, { withName: false, redact: (text) => redact(text, secrets) })}`,
           secrets,
         ),
         cause: error,

@@ -2,7 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
-import { shortMessage } from "../errors.js";
+import { redactValue, shortMessage } from "../errors.js";
 import type { RetrievedSource } from "../schemas/citations.js";
 import { FINAL_STEP_PROMPT, RETRIEVED_SOURCES_PROMPT } from "../schemas/prompts.js";
 import type { Source } from "../schemas/section.js";
@@ -32,10 +32,16 @@ export class RetrievalLog {
   readonly items: RetrievedSource[] = [];
   private readonly byKey = new Map<string, RetrievedSource>();
 
-  constructor(private readonly redact: (text: string) => string) {}
+  /** @param redact removes every configured secret from a text (tool output first of all). */
+  constructor(readonly redact: (text: string) => string) {}
 
-  /** Records a tool call's output; returns what the writer model sees of it. */
-  record(tool: string, args: Record<string, unknown>, output: string): string {
+  /**
+   * Records a tool call's output; returns what the writer model sees of it. Every tool's output
+   * passes here, and is redacted first: a secret a tool echoed reaches neither the model's prompt
+   * nor the section's record.
+   */
+  record(tool: string, args: Record<string, unknown>, given: string): string {
+    const output = this.redact(given);
     if (output.startsWith("Tool error:")) return output;
     // A list of passages (even an empty one) is sources; anything else is one source of its own.
     if (isPassageList(output)) {
@@ -97,6 +103,24 @@ export class RetrievalLog {
     const flat = this.redact(text).replace(/\s+/g, " ").trim();
     return flat.length > EXCERPT_CHARACTERS ? `${flat.slice(0, EXCERPT_CHARACTERS)}…` : flat;
   }
+}
+
+/**
+ * A model's answer with every secret redacted: its text (content blocks included), the arguments
+ * of the tool calls it asked for (so a key it quoted is never sent to a tool), and what the client
+ * kept of the raw answer. The writer's every answer passes here before it is read.
+ */
+export function redactAnswer(answer: AIMessage, redact: (text: string) => string): AIMessage {
+  return new AIMessage({
+    content: redactValue(answer.content, redact),
+    tool_calls: redactValue(answer.tool_calls ?? [], redact),
+    invalid_tool_calls: redactValue(answer.invalid_tool_calls ?? [], redact),
+    additional_kwargs: redactValue(answer.additional_kwargs, redact),
+    response_metadata: redactValue(answer.response_metadata, redact),
+    ...(answer.usage_metadata ? { usage_metadata: answer.usage_metadata } : {}),
+    ...(answer.id ? { id: answer.id } : {}),
+    ...(answer.name ? { name: answer.name } : {}),
+  });
 }
 
 /** What a tool call was about, for its key: its first text argument, or its arguments as JSON. */
@@ -169,7 +193,12 @@ export async function writeWithTools(options: {
           }),
     );
     for (const toolCall of toolCalls) {
-      const output = await runTool(byName.get(toolCall.name), toolCall.name, toolCall.args);
+      const output = await runTool(
+        byName.get(toolCall.name),
+        toolCall.name,
+        toolCall.args,
+        retrieval.redact,
+      );
       messages.push(
         new ToolMessage({
           content: retrieval.record(toolCall.name, toolCall.args, output),
@@ -272,7 +301,7 @@ export async function writeAfterRetrieval(options: {
   for (const candidate of tools) {
     const args = queryArguments(candidate, `${section.name} ${topic}`);
     if (!args) continue;
-    const output = await runTool(candidate, candidate.name, args);
+    const output = await runTool(candidate, candidate.name, args, retrieval.redact);
     outputs.push(retrieval.record(candidate.name, args, output));
   }
   const prompt = [
@@ -302,18 +331,22 @@ export function queryArguments(
   return Object.fromEntries(required.map((key) => [key, query]));
 }
 
-/** Runs one tool call; its output is only ever text for the model, bounded, never executed. */
+/**
+ * Runs one tool call; its output is only ever text for the model, bounded, never executed. It is
+ * redacted before it is bounded, so the cut cannot leave part of a secret behind.
+ */
 export async function runTool(
   chosen: StructuredToolInterface | undefined,
   name: string,
   args: Record<string, unknown>,
+  redact: (text: string) => string = (text) => text,
 ): Promise<string> {
   if (!chosen) return `Tool error: there is no tool named "${name}".`;
   try {
     const output: unknown = await chosen.invoke(args);
     const text = typeof output === "string" ? output : JSON.stringify(output);
-    return text.slice(0, MAX_TOOL_OUTPUT_CHARACTERS);
+    return redact(text).slice(0, MAX_TOOL_OUTPUT_CHARACTERS);
   } catch (error) {
-    return `Tool error: ${shortMessage(error)}`;
+    return `Tool error: ${shortMessage(error, { redact })}`;
   }
 }

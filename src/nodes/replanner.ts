@@ -25,6 +25,8 @@ export function createReplannerNode(options: {
   shape: StateShape;
   replan: Replanner;
   assign?: (subtasks: CoreSubtask[], configuration: Configuration) => CoreSubtask[];
+  /** Removes every configured secret from a text (a failed round's message, before it is cut). */
+  redact?: (text: string) => string;
 }) {
   const { shape, assign = (subtasks) => subtasks } = options;
   return async function replanner(
@@ -59,7 +61,9 @@ export function createReplannerNode(options: {
       if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
       return write({
         plan: complete,
-        warnings: [`${unusable} (${shortMessage(error, { maxLength: 200 })})`],
+        warnings: [
+          `${unusable} (${shortMessage(error, { maxLength: 200, redact: options.redact })})`,
+        ],
       });
     }
     const { proposed, calls: modelCalls } = asked;

@@ -18,6 +18,7 @@ import {
   asToolCalls,
   looksLikeToolCall,
   queryArguments,
+  redactAnswer,
   runTool,
   writeAfterRetrieval,
   writeWithTools,
@@ -223,10 +224,11 @@ async function startDraft(
   };
   const writer = dependencies.models({ role: "writer", configuration });
   const model = chatModelName(writer);
+  const redact = dependencies.redact ?? ((text: string) => text);
   const call: LoopCall = async (bound, history) => {
     const response = await readable(() => bound.invoke(history, callOptions), section.name);
     log.calls.push({ role: "writer", model, sectionId: section.id, ...usageOf(response) });
-    return response;
+    return dependencies.redact ? redactAnswer(response, redact) : response;
   };
   const role = configuration.roles.find((candidate) => candidate.name === section.role);
   // The metadata rides along with every token in `streamMode: "messages"` and on the model's run.
@@ -238,7 +240,6 @@ async function startDraft(
     },
     tags: ["writer", `section:${section.id}`],
   };
-  const redact = dependencies.redact ?? ((text: string) => text);
   const retrieval = new RetrievalLog(redact);
   const systemPrompt = [
     configuration.writerPrompt,
@@ -266,7 +267,7 @@ async function startDraft(
       if (!toollessWriters.has(writer)) {
         toollessWriters.add(writer);
         log.warnings.push(
-          `The model server refused tool calls (${shortMessage(error, { withName: false, maxLength: 200 })}); workers look sources up before writing instead.`,
+          `The model server refused tool calls (${shortMessage(error, { withName: false, maxLength: 200, redact })}); workers look sources up before writing instead.`,
         );
       }
       written = await lookUpFirst();
@@ -402,9 +403,11 @@ async function reviewOnce(
     });
   } catch (error) {
     if (isGraphBubbleUp(error)) throw error;
-    const message = (draft.dependencies.redact ?? String)(
-      shortMessage(error, { withName: false, maxLength: 300 }),
-    );
+    const message = shortMessage(error, {
+      withName: false,
+      maxLength: 300,
+      redact: draft.dependencies.redact,
+    });
     log.sectionWarnings.push(
       `The review of section ${section.id} ("${section.name}") failed (${message}); the section is kept as written.`,
     );
@@ -435,7 +438,11 @@ async function reviseOnce(draft: Draft, verdict: SectionReviewAnswer): Promise<s
     for (const candidate of log.tools) {
       const args = queryArguments(candidate, query);
       if (args)
-        retrieval.record(candidate.name, args, await runTool(candidate, candidate.name, args));
+        retrieval.record(
+          candidate.name,
+          args,
+          await runTool(candidate, candidate.name, args, retrieval.redact),
+        );
     }
   }
   const response = await draft.call(draft.writer, [
@@ -510,7 +517,7 @@ async function checkSectionCitations(options: {
     } catch (error) {
       if (isGraphBubbleUp(error)) throw error;
       log.sectionWarnings.push(
-        `The citations of section ${section.id} ("${section.name}") were not verified: ${redact(shortMessage(error, { withName: false, maxLength: 300 }))}.`,
+        `The citations of section ${section.id} ("${section.name}") were not verified: ${shortMessage(error, { withName: false, maxLength: 300, redact })}.`,
       );
     }
   }

@@ -69,7 +69,7 @@ export function createSynthesizerNode(dependencies: {
         // The sections are written and paid for: the aggregator's failure never costs them.
         if (isGraphBubbleUp(error) || config.signal?.aborted) throw error;
         warnings.push(
-          `The aggregator failed (${(dependencies.redact ?? String)(shortMessage(error))}); the report joins the sections as written instead.`,
+          `The aggregator failed (${shortMessage(error, { redact: dependencies.redact })}); the report joins the sections as written instead.`,
         );
       }
     }

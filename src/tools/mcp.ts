@@ -30,6 +30,11 @@ export interface OpenMcpServersOptions {
   startTimeoutMs?: number;
   /** Receives each line a stdio server writes to its stderr (redacted); by default they are dropped. */
   onServerOutput?: (server: string, line: string) => void;
+  /**
+   * Secrets to redact beside the servers' own (`mcpSecretsOf`): the model servers' keys, say. The
+   * tools' output, their errors and a start failure never hold any of them.
+   */
+  secrets?: readonly string[];
 }
 
 /** Started MCP servers: their tools, what each server offers, and the one way to stop them. */
@@ -148,23 +153,28 @@ export function parseMcpServers(
  * (and a header's last word, the token of "Bearer <token>"), a URL's password and query values.
  * Add them to what is redacted wherever text is printed or stored.
  */
-export function mcpSecretsOf(servers: McpServersInput): string[] {
+export function mcpSecretsOf(servers: unknown): string[] {
   const secrets = new Set<string>();
-  for (const server of Object.values(servers)) {
-    if ("command" in server) {
-      for (const value of Object.values(server.env ?? {})) secrets.add(value);
-    } else {
-      for (const value of Object.values(server.headers ?? {})) {
-        secrets.add(value);
-        secrets.add(value.trim().split(/\s+/).at(-1) ?? "");
-      }
-      try {
-        const url = new URL(server.url);
-        secrets.add(decodeURIComponent(url.password));
-        for (const value of url.searchParams.values()) secrets.add(value);
-      } catch {
-        // An unparsable URL is refused elsewhere; it has nothing more to hide.
-      }
+  // Unchecked input too (an eval configuration file's): whatever looks like a value is hidden.
+  const texts = (values: unknown) =>
+    isRecord(values)
+      ? Object.values(values).filter((value): value is string => typeof value === "string")
+      : [];
+  for (const server of isRecord(servers) ? Object.values(servers) : []) {
+    if (!isRecord(server)) continue;
+    for (const value of texts(server.env)) secrets.add(value);
+    for (const value of texts(server.headers)) {
+      secrets.add(value);
+      secrets.add(value.trim().split(/\s+/).at(-1) ?? "");
+    }
+    if (typeof server.url !== "string") continue;
+    try {
+      const url = new URL(server.url);
+      secrets.add(decodeURIComponent(url.username));
+      secrets.add(decodeURIComponent(url.password));
+      for (const value of url.searchParams.values()) secrets.add(value);
+    } catch {
+      // An unparsable URL is refused elsewhere; it has nothing more to hide.
     }
   }
   // Longest first, so a header's whole value is replaced before the token inside it.
@@ -188,7 +198,10 @@ export async function openMcpServers(
 ): Promise<McpServerConnections> {
   const origin = options.origin ?? "mcpServers";
   const checked = parseMcpServers(servers, { origin });
-  const secrets = mcpSecretsOf(checked);
+  const secrets = [...mcpSecretsOf(checked), ...(options.secrets ?? [])].sort(
+    (a, b) => b.length - a.length,
+  );
+  const redactText = (text: string) => redact(text, secrets);
   const workingDirectory = options.workingDirectory ?? process.cwd();
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   let closing: Promise<void> | undefined;
@@ -205,7 +218,9 @@ export async function openMcpServers(
       useStandardContentBlocks: false,
       throwOnLoadError: true,
       onConnectionError: "throw",
-      afterToolCall: ({ result }) => ({ result: contentText(result[0]) }),
+      // Redacted here, inside the tool: its run in a trace, the model's prompt and the state all
+      // see the output without the secrets the server was started with (a server may echo them).
+      afterToolCall: ({ result }) => ({ result: redactText(contentText(result[0])) }),
     });
     const loading = client.getTools();
     // A server still starting when the others are closed (it timed out) is closed once it starts.
@@ -225,9 +240,7 @@ export async function openMcpServers(
     if (results[index]!.status === "rejected") continue;
     const transport = await stdioTransport(client, name);
     if (transport?.stderr) {
-      forwardLines(transport.stderr, (line) =>
-        options.onServerOutput?.(name, redact(line, secrets)),
-      );
+      forwardLines(transport.stderr, (line) => options.onServerOutput?.(name, redactText(line)));
     }
     if (typeof transport?.pid === "number") processes.push(transport.pid);
   }
@@ -242,7 +255,9 @@ export async function openMcpServers(
     const reason: unknown = (results[failed] as PromiseRejectedResult).reason;
     throw new InvalidInputError({
       field: "mcpServers",
-      message: redact(startFailure(name, server, reason, { origin, timeoutMs }), secrets),
+      message: redactText(
+        startFailure(name, server, reason, { origin, timeoutMs, redact: redactText }),
+      ),
       cause: reason,
     });
   }
@@ -365,10 +380,11 @@ function startFailure(
   name: string,
   server: McpServer,
   reason: unknown,
-  context: { origin: string; timeoutMs: number },
+  context: { origin: string; timeoutMs: number; redact: (text: string) => string },
 ): string {
   const seconds = Math.round(context.timeoutMs / 1000);
-  const cause = shortMessage(reason, { withName: false, maxLength: 300 });
+  // Redacted before it is cut: a cut through a token would leave its prefix unredacted.
+  const cause = shortMessage(reason, { withName: false, maxLength: 300, redact: context.redact });
   const where = `MCP server "${name}" (${context.origin})`;
   if ("command" in server) {
     const command = `"${printable(server.command)}"`;

@@ -118,5 +118,6 @@ describe("the CLI in a shell", () => {
     expect(pruned.stdout).toMatch(/Deleted 0 of 1 stored runs\./);
     const bad = await runCli(["runs", "prune", "--older-than", "soon"], { env, directory });
     expect(bad.code).toBe(2);
-  });
+    // Four CLI processes one after another: on a loaded machine each may take several seconds.
+  }, 120_000);
 });
