@@ -20,6 +20,7 @@ import {
   type RecordedRequest,
   type ServerReply,
 } from "../../src/testing/index.js";
+import { startLangSmithReceiver, type LangSmithReceiver } from "../helpers/langsmith-receiver.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const OPENAI_KEY = "sk-quoted-in-answers-7Hq2mZ94xLp0";
@@ -56,6 +57,7 @@ describe("secrets in successful answers and tool output", () => {
   let directory: string;
   let server: OpenAIServer | undefined;
   let http: Server | undefined;
+  let receiver: LangSmithReceiver | undefined;
 
   beforeEach(async () => {
     directory = await mkdtemp(join(tmpdir(), "secrets-answers-"));
@@ -63,6 +65,8 @@ describe("secrets in successful answers and tool output", () => {
   afterEach(async () => {
     await server?.close();
     server = undefined;
+    await receiver?.close();
+    receiver = undefined;
     await new Promise((done) => (http ? http.close(done) : done(undefined)));
     http = undefined;
   });
@@ -151,6 +155,45 @@ describe("secrets in successful answers and tool output", () => {
     },
     60_000,
   );
+
+  test("the CLI with --mcp and LangSmith tracing: the echoed token reaches neither the trace, nor the report, nor the run store", async () => {
+    server = await startOpenAIServer({ plan: defaultPlan(2), respond: echoToolScript });
+    receiver = await startLangSmithReceiver();
+    await writeFile(join(directory, "mcp.json"), JSON.stringify({ mcpServers: echoServers }));
+    const result = await runCli(
+      ["Harbour archives", "--mcp", "mcp.json", "--out", "report.md", "--max-worker-steps", "3"],
+      {
+        env: {
+          OPENAI_BASE_URL: server.baseURL,
+          OPENAI_API_KEY: OPENAI_KEY,
+          LANGSMITH_TRACING: "true",
+          LANGSMITH_ENDPOINT: receiver.endpoint,
+          LANGSMITH_API_KEY: "lsv2-secrets-in-answers-test",
+          LANGSMITH_PROJECT: "secrets-test",
+        },
+        directory,
+      },
+    );
+    expect(result.code).toBe(0);
+    const report = await readFile(join(directory, "report.md"), "utf8");
+    expect(report).toContain(`account token ${REDACTED}`);
+    // The tool's own run in the trace carries its output, redacted.
+    const bodies = receiver.bodies();
+    expect(bodies.join("\n")).toContain(`account token ${REDACTED}`);
+    // Every file but the servers file the user wrote: the report and the run store.
+    const files = (await filesUnder(directory)).filter((file) => !file.path.endsWith("mcp.json"));
+    expect(files.map((file) => file.path)).toContainEqual(
+      expect.stringMatching(/checkpoints\.sqlite$/),
+    );
+    for (const text of [
+      result.stdout,
+      result.stderr,
+      ...bodies,
+      ...files.map((file) => file.text),
+    ]) {
+      expect(text).not.toContain(MCP_TOKEN);
+    }
+  }, 60_000);
 
   test("npm run eval with a configuration whose MCP server holds a token in env (and echoes it): results.json and RESULTS.md hold no token", async () => {
     server = await startOpenAIServer({ respond: echoToolScript });
