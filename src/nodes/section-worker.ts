@@ -9,7 +9,7 @@ import {
   type LangGraphRunnableConfig,
 } from "@langchain/langgraph";
 import { z } from "zod";
-import { SectionError, shortMessage } from "../errors.js";
+import { SectionError, redactValue, shortMessage } from "../errors.js";
 import { findJson, withoutReasoning } from "../models/answer-text.js";
 import { chatModelName, type ChatModelProvider } from "../models/chat-models.js";
 import { verifyClaims } from "../models/citation-verifier.js";
@@ -390,17 +390,21 @@ async function reviewOnce(
   const metadata = { section_id: section.id, section_name: section.name, revision };
   let verdict: SectionReviewAnswer;
   try {
-    verdict = await reviewSection({
-      model: reviewer,
-      topic: draft.topic,
-      section,
-      content: draft.content,
-      revision,
-      systemPrompt: configuration.reviewerPrompt,
-      strategy: configuration.structuredOutput,
-      callOptions: { metadata, tags: ["reviewer", `section:${section.id}`] },
-      calls: log.calls,
-    });
+    // Redacted where it enters: the feedback goes on into the writer's prompt and the events.
+    verdict = redactValue(
+      await reviewSection({
+        model: reviewer,
+        topic: draft.topic,
+        section,
+        content: draft.content,
+        revision,
+        systemPrompt: configuration.reviewerPrompt,
+        strategy: configuration.structuredOutput,
+        callOptions: { metadata, tags: ["reviewer", `section:${section.id}`] },
+        calls: log.calls,
+      }),
+      draft.dependencies.redact ?? String,
+    );
   } catch (error) {
     if (isGraphBubbleUp(error)) throw error;
     const message = shortMessage(error, {

@@ -5,7 +5,7 @@ import {
   isGraphInterrupt,
   type LangGraphRunnableConfig,
 } from "@langchain/langgraph";
-import { FailFastError, shortMessage } from "../errors.js";
+import { FailFastError, redactValue, shortMessage } from "../errors.js";
 import { runConfiguration, type Configuration } from "../schemas/configuration.js";
 import { emitProgress } from "../schemas/events.js";
 import {
@@ -64,7 +64,8 @@ export function createWorkerNode(options: {
     const log: WorkLog = {
       calls: [],
       warnings: [],
-      emit: (event) => emitProgress(config, event),
+      // A work's events may quote a model (a reviewer's feedback): redacted as the state is.
+      emit: (event) => emitProgress(config, redactValue(event, redact)),
       config,
     };
     const name = shape.label(subtask);
