@@ -89,6 +89,31 @@ export class SectionError extends OrchestratorWorkersError {
   }
 }
 
+/**
+ * A run was started on a thread that a run of the same graph's checkpointer is still running in
+ * this process. Refused before any node ran: two runs on one thread would both be paid for and the
+ * last would overwrite the other's checkpoints. Wait for the first run to end, or use another
+ * `thread_id`.
+ */
+export class ThreadBusyError extends OrchestratorWorkersError {
+  readonly threadId: string;
+  readonly checkpointNamespace: string;
+
+  constructor(options: { threadId: string; checkpointNamespace?: string }) {
+    const namespace = options.checkpointNamespace ?? "";
+    super(
+      "ThreadBusyError",
+      `Thread ${options.threadId}${namespace ? ` (checkpoint namespace ${namespace})` : ""} is already running in this process: wait for that run to end (or cancel it), then run again, or use another thread_id.`,
+    );
+    this.threadId = options.threadId;
+    this.checkpointNamespace = namespace;
+  }
+
+  static override isInstance(error: unknown): error is ThreadBusyError {
+    return OrchestratorWorkersError.isInstance(error) && error.name === "ThreadBusyError";
+  }
+}
+
 /** `failFast`: the first subtask that failed stopped the run; the message is redacted. */
 export class FailFastError extends OrchestratorWorkersError {
   readonly subtaskId: string;

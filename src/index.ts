@@ -125,4 +125,5 @@ export {
   OrchestratorWorkersError,
   PlanError,
   SectionError,
+  ThreadBusyError,
 } from "./errors.js";

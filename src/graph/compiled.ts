@@ -1,4 +1,6 @@
+import { IterableReadableStream } from "@langchain/core/utils/stream";
 import { CompiledStateGraph, StateGraph } from "@langchain/langgraph";
+import { ThreadBusyError } from "../errors.js";
 import { DEFAULT_MAX_CONCURRENCY } from "../schemas/configuration.js";
 
 /** Tag on every run of this package's graphs, so their traces are easy to find in LangSmith. */
@@ -33,19 +35,127 @@ export class TaskBoundGraph extends CompiledBase {
     recursionLimit?: number;
   };
 
+  declare checkpointer?: unknown;
+
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
-    // A bound set with `withConfig` counts when the run's own options set none.
-    const bound = withTaskBound({
-      ...options,
-      configurable: { ...this.config?.configurable, ...(options?.configurable as object) },
-      context: options?.context ?? this.config?.context,
+    const configurable = { ...this.config?.configurable, ...(options?.configurable as object) };
+    // Taken before the run reads its thread, so a second run is refused before any node runs.
+    const release = claimThread(this.checkpointer, configurable);
+    try {
+      // A bound set with `withConfig` counts when the run's own options set none.
+      const bound = withTaskBound({
+        ...options,
+        configurable,
+        context: options?.context ?? this.config?.context,
+      });
+      const run = await super.stream(input, {
+        ...options,
+        maxConcurrency: bound.maxConcurrency,
+        recursionLimit:
+          options?.recursionLimit ?? this.config?.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
+      });
+      return release ? new ReleasingRunStream(run as RunStream, release) : run;
+    } catch (error) {
+      release?.();
+      throw error;
+    }
+  }
+}
+
+/** The threads running in this process, per checkpointer: `checkpoint_ns` + NUL + `thread_id`. */
+const runningThreads = new WeakMap<object, Set<string>>();
+
+/**
+ * Marks the run's thread as running for its checkpointer, or throws a `ThreadBusyError` if a run
+ * is on it already. LangGraph itself lets two runs on one thread both run: both are paid for and
+ * the last one's checkpoints overwrite the other's. The CLI holds a lease across processes
+ * (src/cli/thread-lease.ts); this is the same rule within one process, for every user of the
+ * library. Runs without a checkpointer or a `thread_id` are not tracked (nothing is shared). A
+ * subgraph run on the parent's thread has its own `checkpoint_ns`, so it is not refused.
+ * Returns the function that gives the thread up (once), or undefined when nothing was taken.
+ */
+function claimThread(
+  checkpointer: unknown,
+  configurable: Record<string, unknown>,
+): (() => void) | undefined {
+  const threadId: unknown = configurable.thread_id;
+  if (typeof checkpointer !== "object" || checkpointer === null) return undefined;
+  if (typeof threadId !== "string" && typeof threadId !== "number") return undefined;
+  const namespace: unknown = configurable.checkpoint_ns;
+  const checkpointNamespace = typeof namespace === "string" ? namespace : "";
+  const key = `${checkpointNamespace}\u0000${threadId}`;
+  let running = runningThreads.get(checkpointer);
+  if (!running) runningThreads.set(checkpointer, (running = new Set()));
+  if (running.has(key))
+    throw new ThreadBusyError({ threadId: String(threadId), checkpointNamespace });
+  running.add(key);
+  const held = running;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    held.delete(key);
+  };
+}
+
+/** LangGraph's run stream: readable, iterable, and cancellable while a reader holds it. */
+type RunStream = IterableReadableStream<unknown> & { readonly signal?: AbortSignal };
+
+/**
+ * The run's stream, giving the thread up once the run is over: finished, failed or cancelled (a
+ * consumer that breaks out of `for await` cancels the stream, which aborts the run). It reads the
+ * run eagerly, as LangGraph's own stream does, so the thread is given up when the run ends even if
+ * nobody reads to the end. `cancel()` and `signal` work as on LangGraph's stream.
+ */
+class ReleasingRunStream extends IterableReadableStream<unknown> {
+  private readonly run: RunStream;
+  private readonly stopRun: (reason: unknown) => Promise<void>;
+
+  constructor(run: RunStream, release: () => void) {
+    const reader = run.getReader();
+    let cancelled = false; // this stream was cancelled: its controller takes nothing more
+    const stopRun = async (reason: unknown) => {
+      try {
+        await reader.cancel(reason);
+      } finally {
+        release();
+      }
+    };
+    super({
+      start(controller) {
+        void (async () => {
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done || cancelled) break;
+              controller.enqueue(value);
+            }
+            release();
+            if (!cancelled) controller.close();
+          } catch (error) {
+            release();
+            if (!cancelled) controller.error(error);
+          }
+        })();
+      },
+      cancel(reason) {
+        cancelled = true;
+        return stopRun(reason);
+      },
     });
-    return super.stream(input, {
-      ...options,
-      maxConcurrency: bound.maxConcurrency,
-      recursionLimit:
-        options?.recursionLimit ?? this.config?.recursionLimit ?? DEFAULT_RECURSION_LIMIT,
-    });
+    this.run = run;
+    this.stopRun = stopRun;
+  }
+
+  /** Aborted when the run is cancelled (LangGraph's stream's own signal). */
+  get signal(): AbortSignal | undefined {
+    return this.run.signal;
+  }
+
+  // LangGraph's stream can be cancelled while it is being read (it aborts the run), which a plain
+  // ReadableStream refuses; the run's end then closes this stream for whoever is reading it.
+  override cancel(reason?: unknown): Promise<void> {
+    return this.stopRun(reason);
   }
 }
 
