@@ -8,7 +8,7 @@
  * Exit codes: 0 the results were written; 1 they were written but some runs or judgements failed
  * (the files say which), or the evaluation itself failed; 2 bad usage or input (nothing was called).
  */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import { realpathSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -149,6 +149,18 @@ export async function runEval(
         : {}),
       ...(options.maxRetries === undefined ? {} : { maxRetries: options.maxRetries }),
     };
+    // Checked before any case runs: a run of every case that then cannot write its results
+    // (`--out .`, a full disk, a read-only folder) would be paid for nothing.
+    const out = path(options.out);
+    const json = path(options.json);
+    await checkWritable(out, "out");
+    await checkWritable(json, "json");
+    if (out === json) {
+      throw new InvalidInputError({
+        field: "json",
+        message: `--out and --json are both ${out}: give each results file its own path.`,
+      });
+    }
     const harness = await createHarness({
       dataset,
       configurations,
@@ -217,8 +229,6 @@ export async function runEval(
       );
     }
 
-    const out = path(options.out);
-    const json = path(options.json);
     const header = {
       dataset: relative(environment.workingDirectory, dataset.file) || dataset.file,
       cases: dataset.cases.length,
@@ -268,6 +278,44 @@ export async function runEval(
     return 1;
   } finally {
     await awaitAllCallbacks();
+  }
+}
+
+/** Bytes a results file must be able to take before any case runs (a probe, then removed). */
+const PROBE_BYTES = 64 * 1024;
+
+/**
+ * Refuses (`InvalidInputError`, exit 2) a results path that is a folder or that cannot be
+ * written: its folder is created, then a probe file is written next to it and removed, so a
+ * read-only folder or a full disk is found now rather than after every case has run. An existing
+ * results file is only opened for appending, never changed.
+ */
+async function checkWritable(file: string, flag: "out" | "json"): Promise<void> {
+  const refuse = (why: string, cause?: unknown) =>
+    new InvalidInputError({
+      field: flag,
+      message: `Cannot write the results to ${file} (--${flag}): ${why}. Give --${flag} a file path that can be written.`,
+      cause,
+    });
+  const existing = await stat(file).catch(() => undefined);
+  if (existing?.isDirectory()) throw refuse("it is a folder");
+  const reason = (error: unknown) => (error as NodeJS.ErrnoException).code ?? String(error);
+  try {
+    await mkdir(dirname(file), { recursive: true });
+    if (existing) await (await open(file, "a")).close();
+  } catch (error) {
+    throw refuse(reason(error), error);
+  }
+  const probe = `${file}.${process.pid}.probe`;
+  try {
+    await writeFile(probe, Buffer.alloc(PROBE_BYTES));
+  } catch (error) {
+    throw refuse(
+      (error as NodeJS.ErrnoException).code === "ENOSPC" ? "the disk is full" : reason(error),
+      error,
+    );
+  } finally {
+    await rm(probe, { force: true });
   }
 }
 

@@ -2,8 +2,9 @@
 /**
  * Command-line entry: `npm run report -- "<topic>" [options]`. The only module that reads argv.
  * Exit codes: 0 the report was written, 1 the run failed, 2 bad usage or input (nothing was sent
- * to a model and nothing was written), 141 the report's reader closed standard output before the
- * report reached it (`--out - | head -1`), as a program stopped by SIGPIPE.
+ * to a model and nothing was written), 130 / 143 stopped by Ctrl-C / SIGTERM (the run stops, the MCP
+ * servers are closed, the resume hint is printed), 141 the report's reader closed standard output
+ * before the report reached it (`--out - | head -1`), as a program stopped by SIGPIPE.
  */
 import { randomUUID } from "node:crypto";
 import { realpathSync } from "node:fs";
@@ -103,15 +104,29 @@ export async function runCli(
   let resumeHint: string | undefined;
   let mcp: McpServerConnections | undefined;
   let listening = false;
-  const onInterrupt = () => {
-    say(`\nInterrupted.${resumeHint ? ` ${resumeHint}` : ""}\n`);
-    // MCP servers run as child processes: stop them first (bounded), so none outlives the CLI.
+  // Aborted by Ctrl-C or SIGTERM: the run stops dispatching before anything is closed.
+  const stopping = new AbortController();
+  let stoppedBy: StopSignal | undefined;
+  const onStop = (signal: StopSignal) => {
+    process.removeListener("SIGINT", onInterrupt);
+    process.removeListener("SIGTERM", onTerminate);
+    stoppedBy = signal;
+    say(`\n${STOP_SIGNALS[signal].said}.${resumeHint ? ` ${resumeHint}` : ""}\n`);
+    // No new section request may start while the MCP servers close: stop the run first.
+    stopping.abort(new Error(`${STOP_SIGNALS[signal].said} (${signal})`));
+    // MCP servers run as child processes: stop them (bounded), so none outlives the CLI.
     void Promise.race([mcp?.close(), delay(INTERRUPT_CLOSE_MS, undefined, { ref: false })]).finally(
-      () => process.exit(130),
+      () => process.exit(STOP_SIGNALS[signal].exitCode),
     );
   };
+  const onInterrupt = () => onStop("SIGINT");
+  const onTerminate = () => onStop("SIGTERM");
+  // Once each: a second Ctrl-C, while the servers close, ends the process at once.
   const listenForInterrupt = () => {
-    if (!listening) process.once("SIGINT", onInterrupt);
+    if (!listening) {
+      process.once("SIGINT", onInterrupt);
+      process.once("SIGTERM", onTerminate);
+    }
     listening = true;
   };
   try {
@@ -138,6 +153,8 @@ export async function runCli(
       await request.mcp?.close();
     }
   } catch (error) {
+    // Stopped by a signal: what the stopped run threw says nothing the user needs.
+    if (stoppedBy) return STOP_SIGNALS[stoppedBy].exitCode;
     if (InvalidInputError.isInstance(error)) {
       say(`error: ${error.message}\n`);
       return 2;
@@ -149,6 +166,7 @@ export async function runCli(
     return 1;
   } finally {
     process.removeListener("SIGINT", onInterrupt);
+    process.removeListener("SIGTERM", onTerminate);
     io.closeInput();
     // LangSmith sends traces in the background; a plain exit would drop them.
     await awaitAllCallbacks();
@@ -187,7 +205,8 @@ export async function runCli(
         // Every finished section is on disk before the run goes on: a crash loses none of them.
         durability: "sync" as const,
         // A write the store cannot make stops the run at once: no section is started unsaved.
-        signal: store.writeFailed,
+        // Ctrl-C or SIGTERM stops it too, before the MCP servers are closed.
+        signal: AbortSignal.any([store.writeFailed, stopping.signal]),
       };
       const thread = await openThread(graph, config, request);
       if (store.durable) {
@@ -231,6 +250,13 @@ export async function runCli(
 
 /** Most time Ctrl-C waits for the MCP servers to close before the CLI exits anyway. */
 const INTERRUPT_CLOSE_MS = 5000;
+
+/** The signals that stop a run as Ctrl-C does, what the CLI says and its exit code (128 + n). */
+const STOP_SIGNALS = {
+  SIGINT: { said: "Interrupted", exitCode: 130 },
+  SIGTERM: { said: "Terminated", exitCode: 143 },
+} as const;
+type StopSignal = keyof typeof STOP_SIGNALS;
 
 /** The topic of a stored thread, for `--thread ID` without a topic. */
 async function storedTopic(threadId: string, db: string, environment: Environment) {
@@ -388,5 +414,10 @@ if (isMain()) {
   // arrive (see `finish`). A closed stderr leaves nowhere to say anything.
   process.stdout.on("error", () => undefined);
   process.stderr.on("error", () => undefined);
-  process.exitCode = await runCli(process.argv.slice(2));
+  const code = await runCli(process.argv.slice(2));
+  // Everything the run started is closed or flushed by now (the report's write was awaited, the
+  // traces too), but a library may still hold a timer: the MCP SDK's 60 s handshake timeout of a
+  // server that never answered kept the CLI alive for a minute after its 30 s start timeout said
+  // so. Nothing is left to wait for.
+  process.exit(code);
 }

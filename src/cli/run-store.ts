@@ -1,4 +1,4 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, open } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,6 +15,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { InvalidInputError, OrchestratorWorkersError, shortMessage } from "../errors.js";
+import { printable } from "../schemas/input.js";
 import { withOneStatementWrites, type PgQueryable } from "./postgres-writes.js";
 import {
   POSTGRES_HOLDERS_TABLE_SQL,
@@ -245,6 +246,7 @@ export async function openRunStore(options: {
     options.purpose ?? "Storing runs in a SQLite file (the default)",
   );
   await mkdir(dirname(options.sqlitePath), { recursive: true });
+  await checkSqliteFile(options.sqlitePath);
   const saver = SqliteSaver.fromConnString(options.sqlitePath);
   // better-sqlite3 ships no types of its own; the lease and `close` need only this much.
   const db = saver.db as unknown as SqliteHandle & { pragma(sql: string): unknown; close(): void };
@@ -252,15 +254,77 @@ export async function openRunStore(options: {
   return storeWith(checkpointer, options.sqlitePath, {
     // Taking the lease is the store's health check: a file that cannot be written fails here.
     lease: (threadId) => {
-      db.pragma("journal_mode=WAL");
-      setUpSqliteLeases(db);
-      return Promise.resolve(acquireSqliteLease(db, threadId, options.lease));
+      try {
+        db.pragma("journal_mode=WAL");
+        setUpSqliteLeases(db);
+        return Promise.resolve(acquireSqliteLease(db, threadId, options.lease));
+      } catch (error) {
+        throw notSqlite(options.sqlitePath, error) ?? error;
+      }
     },
     close: () => {
       db.close();
       return Promise.resolve();
     },
   });
+}
+
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_MAGIC = "SQLite format 3\u0000";
+
+/** The one line a `--db` file that SQLite cannot use gets (exit 2): bad input, not a failed run. */
+function notSqliteError(path: string, what: string, cause?: unknown): InvalidInputError {
+  return new InvalidInputError({
+    field: "db",
+    message: `${printable(path)} (--db) ${what}: give --db the run store's file, or a new file name for a new one.`,
+    cause,
+  });
+}
+
+/**
+ * Refuses a `--db` file that is not a SQLite database or is shorter than its header says (a
+ * truncated copy), before the run opens it: better-sqlite3 opens any file and fails only at the
+ * first statement. Reads the 100-byte header only; a missing or empty file is a new store.
+ */
+async function checkSqliteFile(path: string): Promise<void> {
+  let file;
+  try {
+    file = await open(path, "r");
+  } catch {
+    return; // Missing: SQLite creates it. Unreadable: SQLite's own error names why.
+  }
+  try {
+    const stats = await file.stat();
+    const size = stats.size;
+    if (size === 0 || !stats.isFile()) return;
+    const header = Buffer.alloc(100);
+    const { bytesRead } = await file.read(header, 0, 100, 0);
+    if (bytesRead < 100 || header.toString("latin1", 0, 16) !== SQLITE_MAGIC) {
+      throw notSqliteError(path, "is not a SQLite database");
+    }
+    // Page size 1 means 65,536; the page count is valid only while the two counters agree.
+    const pageSize = header.readUInt16BE(16) === 1 ? 65_536 : header.readUInt16BE(16);
+    const pages = header.readUInt32BE(28);
+    const countValid = header.readUInt32BE(24) === header.readUInt32BE(92);
+    if (countValid && pages > 0 && size < pageSize * pages) {
+      throw notSqliteError(
+        path,
+        `is truncated (${size} bytes of the ${pageSize * pages} its header gives)`,
+      );
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** A one-line `InvalidInputError` for SQLite's "not a database" and "malformed" errors. */
+function notSqlite(path: string, error: unknown): InvalidInputError | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "SQLITE_NOTADB") return notSqliteError(path, "is not a SQLite database", error);
+  if (typeof code === "string" && code.startsWith("SQLITE_CORRUPT")) {
+    return notSqliteError(path, "is corrupt (SQLite: database disk image is malformed)", error);
+  }
+  return undefined;
 }
 
 /**

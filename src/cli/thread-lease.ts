@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { InvalidInputError, OrchestratorWorkersError } from "../errors.js";
 
@@ -12,7 +13,8 @@ import { InvalidInputError, OrchestratorWorkersError } from "../errors.js";
  *   connection closes, which the kernel does when the process dies. A small table names the holder.
  * - SQLite: a lease row in the run's SQLite file, taken in an immediate transaction. It counts as
  *   held only while its heartbeat is fresh (renewed every `heartbeatMs` by an unref'd timer) and,
- *   when the holder is on this host, while its pid is alive; otherwise the next process takes it
+ *   when the holder is on this host, while its pid is alive and not a zombie (a killed process
+ *   nobody reaped); otherwise the next process takes it
  *   over. It is deleted on normal exit, on failure, and on `process.exit` (Ctrl-C in the CLI).
  */
 export interface ThreadLease {
@@ -70,14 +72,35 @@ function describe(pid: number, host: string): string {
   return `pid ${pid} on ${host}`;
 }
 
-/** Whether a process with this pid exists on this host (EPERM: it exists, owned by someone else). */
-function pidAlive(pid: number): boolean {
+/**
+ * Whether a process with this pid is alive on this host (EPERM: it exists, owned by someone else).
+ * A killed process whose parent has not reaped it yet (a zombie: common in containers without an
+ * init, where nothing reaps orphans) still answers `kill(pid, 0)`, but it holds nothing: on Linux
+ * its state in /proc says so.
+ */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  const state = processState(pid);
+  return state !== "Z" && state !== "X";
+}
+
+/**
+ * The one-letter state of process `pid` from /proc/<pid>/stat on Linux ("R", "S", "Z" for a
+ * zombie, "X" dead), or undefined where there is no /proc or the process is gone.
+ */
+export function processState(pid: number, procRoot = "/proc"): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`${procRoot}/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // "pid (command) S ...": the command may hold spaces and parentheses, so read after the last ")".
+  return /^\s*(\S)/.exec(stat.slice(stat.lastIndexOf(")") + 1))?.[1];
 }
 
 // ---------------------------------------------------------------------------------------------
