@@ -116,10 +116,12 @@ describe("SIGTERM stops a run as Ctrl-C does", () => {
     ["SIGTERM", 143, "Terminated"],
     ["SIGINT", 130, "Interrupted"],
   ] as const) {
-    test(`${signal} while a section request hangs: the resume hint, exit ${code}, the MCP server that ignores EOF is closed, no request after the signal`, async () => {
+    test(`${signal} while a section is written: the resume hint, exit ${code}, the MCP server that ignores EOF is closed, no request after the signal`, async () => {
+      // Each section takes 400 ms: a run still dispatching while the servers close (seconds for
+      // one that ignores EOF) would send the next section's request.
       server = await startOpenAIServer({
         plan: defaultPlan(3),
-        respond: (request) => (request.kind === "section" ? { fault: "hang" } : undefined),
+        latencyMs: (request) => (request.kind === "section" ? 400 : 0),
       });
       await writeFile(
         join(directory, "mcp.json"),
@@ -134,14 +136,14 @@ describe("SIGTERM stops a run as Ctrl-C does", () => {
         { env: env(), directory },
       );
       await running.waitForStderr(/^Run [0-9a-f-]+ \(stored in/m);
+      // Signalled as soon as the first section's request arrives, 400 ms before it is answered.
       await new Promise<void>((resolveRequest) => {
         const check = () =>
           server.sectionRequests().length > 0 ? resolveRequest() : setImmediate(check);
         check();
       });
-      expect(await processesWith(directory)).toHaveLength(1); // The stubborn server.
-      const requestsAtSignal = server.requests.length;
       running.child.kill(signal);
+      const requestsAtSignal = server.requests.length;
       const result = await running.result;
 
       expect(result.signal).toBeNull();
@@ -153,6 +155,9 @@ describe("SIGTERM stops a run as Ctrl-C does", () => {
       );
       expect(result.stderr).not.toMatch(/^error/m);
       expect(server.requests.length).toBe(requestsAtSignal);
+      // The server had started (it logs each start), and is gone.
+      const starts = await readFile(join(directory, "stubborn-starts.log"), "utf8");
+      expect(starts.trim().split("\n")).toHaveLength(1);
       expect(await processesWith(directory)).toEqual([]);
     }, 60_000);
   }
