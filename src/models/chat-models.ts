@@ -11,6 +11,7 @@ import {
   ProviderChatModel,
   createProviderClient,
   parseModelName,
+  redactingAnswers,
   requireProviderPackage,
 } from "./providers.js";
 import { retryTransportFailuresOnly } from "./retry-policy.js";
@@ -236,14 +237,17 @@ export function createChatModelProvider(options: ChatModelProviderOptions): Chat
         apiKey: environment.openaiApiKey ?? NO_KEY,
         configuration: {
           baseURL: environment.openaiBaseUrl,
-          fetch: createModelFetch({
-            timeoutMs: timeout,
-            secrets,
-            limiter: new AdaptiveConcurrencyLimiter({
-              maxConcurrency: configuration.maxConcurrency,
+          fetch: redactingAnswers(
+            createModelFetch({
+              timeoutMs: timeout,
+              secrets,
+              limiter: new AdaptiveConcurrencyLimiter({
+                maxConcurrency: configuration.maxConcurrency,
+              }),
+              rateLimitRetries: configuration.maxRetries,
             }),
-            rateLimitRetries: configuration.maxRetries,
-          }),
+            secrets,
+          ),
         },
       });
     });

@@ -173,7 +173,10 @@ export function providerClientFields(
         temperature: configuration.temperature,
         ...limit,
         baseUrl: environment.ollamaBaseUrl ?? DEFAULT_OLLAMA_BASE_URL,
-        fetch: createProviderFetch({ timeoutMs, secrets, requests: retries }),
+        fetch: redactingAnswers(
+          createProviderFetch({ timeoutMs, secrets, requests: retries }),
+          secrets,
+        ),
       };
     case "anthropic":
       return {
@@ -182,7 +185,10 @@ export function providerClientFields(
         ...limit,
         ...(environment.anthropicApiKey ? { apiKey: environment.anthropicApiKey } : {}),
         ...(environment.anthropicBaseUrl ? { anthropicApiUrl: environment.anthropicBaseUrl } : {}),
-        clientOptions: { timeout: timeoutMs, fetch: createProviderFetch({ timeoutMs, secrets }) },
+        clientOptions: {
+          timeout: timeoutMs,
+          fetch: redactingAnswers(createProviderFetch({ timeoutMs, secrets }), secrets),
+        },
       };
     case "azure_openai":
     case "langsmith":
@@ -191,7 +197,9 @@ export function providerClientFields(
         ...retries,
         ...limit,
         timeout: timeoutMs,
-        configuration: { fetch: createModelFetch({ timeoutMs, secrets }) },
+        configuration: {
+          fetch: redactingAnswers(createModelFetch({ timeoutMs, secrets }), secrets),
+        },
       };
     default:
       return { temperature: configuration.temperature, ...retries, ...limit };
@@ -412,6 +420,44 @@ export function createProviderFetch(options: ProviderFetchOptions = {}): typeof 
       release();
       throw error;
     }
+  };
+}
+
+/**
+ * A model client's `fetch` whose successful JSON answers have every configured secret redacted
+ * before the client reads them: a model that quotes a key then quotes `[redacted]` in its run's
+ * trace, its message and everything made from it. Streamed answers (server-sent events, NDJSON)
+ * pass as they are, since a token stream splits a secret; the graph redacts what it stores anyway.
+ */
+export function redactingAnswers(
+  fetchFunction: typeof fetch,
+  secrets: readonly string[],
+): typeof fetch {
+  if (secrets.length === 0) return fetchFunction;
+  return async (input, init) => {
+    const response = await fetchFunction(input, init);
+    const type = response.headers.get("content-type") ?? "";
+    if (!response.ok || !/\bjson\b/i.test(type) || /ndjson/i.test(type)) return response;
+    // The body is read when the client reads it, so a body that fails (a time limit) fails there,
+    // as it would have unwrapped.
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        try {
+          controller.enqueue(new TextEncoder().encode(redact(await response.text(), secrets)));
+          controller.close();
+        } catch (error) {
+          controller.error(error);
+        }
+      },
+    });
+    const headers = new Headers(response.headers);
+    headers.delete("content-length");
+    headers.delete("content-encoding");
+    return new Response(body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   };
 }
 

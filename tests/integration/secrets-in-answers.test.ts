@@ -71,7 +71,7 @@ describe("secrets in successful answers and tool output", () => {
     http = undefined;
   });
 
-  test("a model server that quotes the API key in its plan, its sections and its framing: the key reaches no report, checkpoint, stdout or stderr", async () => {
+  test("a model server that quotes the API key in its plan and its sections: the key reaches no report, checkpoint, trace, stdout or stderr", async () => {
     server = await startOpenAIServer({
       planText: JSON.stringify({
         sections: [
@@ -89,11 +89,19 @@ describe("secrets in successful answers and tool output", () => {
         return undefined;
       },
     });
+    receiver = await startLangSmithReceiver();
     const out = join(directory, "report.md");
     const result = await runCli(
       ["How tides work", "--out", out, "--thread", "quoted", "--synthesis", "llm"],
       {
-        env: { OPENAI_BASE_URL: server.baseURL, OPENAI_API_KEY: OPENAI_KEY },
+        env: {
+          OPENAI_BASE_URL: server.baseURL,
+          OPENAI_API_KEY: OPENAI_KEY,
+          LANGSMITH_TRACING: "true",
+          LANGSMITH_ENDPOINT: receiver.endpoint,
+          LANGSMITH_API_KEY: "lsv2-secrets-in-answers-test",
+          LANGSMITH_PROJECT: "secrets-test",
+        },
         directory,
       },
     );
@@ -106,7 +114,15 @@ describe("secrets in successful answers and tool output", () => {
     expect(files.map((file) => file.path)).toContainEqual(
       expect.stringMatching(/checkpoints\.sqlite$/),
     );
-    for (const text of [result.stdout, result.stderr, ...files.map((file) => file.text)]) {
+    // The model runs in the trace carry the answers as the client read them: redacted.
+    const bodies = receiver.bodies();
+    expect(bodies.join("\n")).toContain(`The key is ${REDACTED}`);
+    for (const text of [
+      result.stdout,
+      result.stderr,
+      ...bodies,
+      ...files.map((file) => file.text),
+    ]) {
       expect(text).not.toContain(OPENAI_KEY);
     }
     // The planner's quote was redacted before the writers' prompts were made from the plan.
