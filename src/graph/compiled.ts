@@ -40,7 +40,11 @@ export class TaskBoundGraph extends CompiledBase {
   override async stream(input: StreamInput, options?: StreamOptions): Promise<unknown> {
     const configurable = { ...this.config?.configurable, ...(options?.configurable as object) };
     // Taken before the run reads its thread, so a second run is refused before any node runs.
-    const release = claimThread(this.checkpointer, configurable);
+    const release = await claimThread(
+      this.checkpointer,
+      configurable,
+      options?.signal as AbortSignal | undefined,
+    );
     try {
       // A bound set with `withConfig` counts when the run's own options set none.
       const bound = withTaskBound({
@@ -62,22 +66,38 @@ export class TaskBoundGraph extends CompiledBase {
   }
 }
 
+/** A run holding its thread: whether it was asked to stop, and when it has given the thread up. */
+interface Holder {
+  signal?: AbortSignal;
+  released: Promise<void>;
+}
+
 /** The threads running in this process, per checkpointer: `checkpoint_ns` + NUL + `thread_id`. */
-const runningThreads = new WeakMap<object, Set<string>>();
+const runningThreads = new WeakMap<object, Map<string, Holder>>();
+
+/**
+ * How long a new run waits for a run on its thread that was asked to stop (aborted) to give the
+ * thread up, before it is refused. The Agent Server's `interrupt` and `rollback` multitask
+ * strategies abort the running run and start the new one; the aborted run is unwinding, not
+ * running on, so the new one waits for it instead of failing.
+ */
+const ABORTED_HOLDER_WAIT_MS = 30_000;
 
 /**
  * Marks the run's thread as running for its checkpointer, or throws a `ThreadBusyError` if a run
  * is on it already. LangGraph itself lets two runs on one thread both run: both are paid for and
  * the last one's checkpoints overwrite the other's. The CLI holds a lease across processes
  * (src/cli/thread-lease.ts); this is the same rule within one process, for every user of the
- * library. Runs without a checkpointer or a `thread_id` are not tracked (nothing is shared). A
- * subgraph run on the parent's thread has its own `checkpoint_ns`, so it is not refused.
+ * library. A run on the thread that was aborted is waited for (up to `ABORTED_HOLDER_WAIT_MS`)
+ * rather than refused. Runs without a checkpointer or a `thread_id` are not tracked (nothing is
+ * shared). A subgraph run on the parent's thread has its own `checkpoint_ns`, so it is not refused.
  * Returns the function that gives the thread up (once), or undefined when nothing was taken.
  */
-function claimThread(
+async function claimThread(
   checkpointer: unknown,
   configurable: Record<string, unknown>,
-): (() => void) | undefined {
+  signal?: AbortSignal,
+): Promise<(() => void) | undefined> {
   const threadId: unknown = configurable.thread_id;
   if (typeof checkpointer !== "object" || checkpointer === null) return undefined;
   if (typeof threadId !== "string" && typeof threadId !== "number") return undefined;
@@ -85,16 +105,31 @@ function claimThread(
   const checkpointNamespace = typeof namespace === "string" ? namespace : "";
   const key = `${checkpointNamespace}\u0000${threadId}`;
   let running = runningThreads.get(checkpointer);
-  if (!running) runningThreads.set(checkpointer, (running = new Set()));
-  if (running.has(key))
-    throw new ThreadBusyError({ threadId: String(threadId), checkpointNamespace });
-  running.add(key);
+  if (!running) runningThreads.set(checkpointer, (running = new Map()));
+  const deadline = Date.now() + ABORTED_HOLDER_WAIT_MS;
+  for (let holder = running.get(key); holder; holder = running.get(key)) {
+    const wait = deadline - Date.now();
+    if (!holder.signal?.aborted || wait <= 0) {
+      throw new ThreadBusyError({ threadId: String(threadId), checkpointNamespace });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      holder.released,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, wait))),
+    ]);
+    clearTimeout(timer);
+  }
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const holder: Holder = { signal, released };
+  running.set(key, holder);
   const held = running;
-  let released = false;
+  let done = false;
   return () => {
-    if (released) return;
-    released = true;
-    held.delete(key);
+    if (done) return;
+    done = true;
+    if (held.get(key) === holder) held.delete(key);
+    release();
   };
 }
 

@@ -107,6 +107,38 @@ describe("a second run on a thread that is running (same process, same checkpoin
     expect(result.report).toMatch(/Part 3/);
   });
 
+  test("a run started while the thread's run is being aborted waits for it instead of failing (the Agent Server's interrupt and rollback)", async () => {
+    const controller = new AbortController();
+    let writing!: () => void;
+    const firstSectionStarted = new Promise<void>((resolve) => (writing = resolve));
+    let unblock!: () => void;
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    let runs = 0;
+    const model = new ScriptedChatModel({
+      plan: defaultPlan(2),
+      waitFor: (call) => {
+        if (call.toolChoice) return undefined;
+        if (runs === 1) writing();
+        // The first run's sections hang until it is aborted; the second's answer at once.
+        return runs === 1 ? blocked : undefined;
+      },
+    });
+    const graph = buildGraph({ model, checkpointer: new MemorySaver() });
+    runs = 1;
+    const first = graph.invoke(input, { ...onThread("handover"), signal: controller.signal });
+    await firstSectionStarted;
+    // Not aborted: refused at once.
+    await expect(graph.invoke(input, onThread("handover"))).rejects.toThrow(ThreadBusyError);
+    // Aborted: the new run waits until the old one has given the thread up, then runs.
+    controller.abort(new Error("interrupted by a new run"));
+    runs = 2;
+    const second = graph.invoke({ topic: "Waves" }, onThread("handover"));
+    unblock();
+    await expect(first).rejects.toThrow(/interrupted by a new run|abort/i);
+    const result = await second;
+    expect(result.report).toMatch(/^# Waves/);
+  });
+
   test("a consumer that stops reading early gives the thread up; while it reads, the thread is busy", async () => {
     const model = new ScriptedChatModel({ plan: defaultPlan(3) });
     const graph = buildGraph({ model, checkpointer: new MemorySaver() });
