@@ -11,6 +11,14 @@ export const MAX_TOPIC_LENGTH = 2000;
 /** Longest section name kept, in user-perceived characters; longer names are cut, ending in "…". */
 export const MAX_SECTION_NAME_LENGTH = 200;
 
+/**
+ * Most UTF-16 code units of a topic or section name read before any cleaning: a topic longer is
+ * refused at once, a name longer is cut there first. Generous (32 code units for each character
+ * kept, room for escapes, zero-width characters and long emoji), so the limits above are what a
+ * person meets, and no cleaning pass ever runs over a megabyte somebody pasted.
+ */
+const RAW_LENGTH_PER_CHARACTER = 32;
+
 /** A validated run input: a trimmed topic and, when given, a ready-made plan with ids. */
 export interface ValidatedInput {
   topic: string;
@@ -28,6 +36,10 @@ const TERMINAL_ESCAPE =
 const CONTROL = /[\p{Cc}\u2028\u2029]/gu;
 /** Invisible format characters: zero-width spaces and joiners, bidi controls, BOM, soft hyphen... */
 const FORMAT = /\p{Cf}/gu;
+/** Any invisible format character (a test: does `plainLine` need to find the emoji). */
+const FORMAT_ANY = /\p{Cf}/u;
+const LETTER_OR_MARK = /^[\p{L}\p{M}]$/u;
+const LETTER = /^\p{L}$/u;
 /** A grapheme that is an emoji: its joiners, tags and selectors are part of the picture. */
 const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
 /** Characters that are never part of an identifier a person can read and type. */
@@ -35,9 +47,43 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 
 const graphemeSegmenter = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
-/** The user-perceived characters (grapheme clusters) of `text`. */
+/** Code units segmented at once by `graphemes`: `Intl.Segmenter` slows with the text's length. */
+const SEGMENT_CHUNK = 1024;
+
+/**
+ * The user-perceived characters (grapheme clusters) of `text`. Linear: V8's `Intl.Segmenter`
+ * takes time that grows with the square of the text it walks (100,000 characters: seconds), so
+ * the text is segmented a chunk at a time. A chunk's last cluster may be cut off, so it is
+ * segmented again at the start of the next chunk; every boundary before it is right, since a
+ * boundary depends only on what comes before it and the character after it.
+ */
 export function graphemes(text: string): string[] {
-  return Array.from(graphemeSegmenter.segment(text), (part) => part.segment);
+  const result: string[] = [];
+  let start = 0;
+  let size = SEGMENT_CHUNK;
+  while (start < text.length) {
+    const end = start + size;
+    const parts = Array.from(
+      graphemeSegmenter.segment(text.slice(start, end)),
+      (part) => part.segment,
+    );
+    if (end >= text.length) {
+      result.push(...parts);
+      break;
+    }
+    if (parts.length < 2) {
+      // One cluster longer than the chunk (a letter under thousands of marks): a larger chunk.
+      size *= 2;
+      continue;
+    }
+    parts.pop();
+    for (const part of parts) {
+      result.push(part);
+      start += part.length;
+    }
+    size = SEGMENT_CHUNK;
+  }
+  return result;
 }
 
 /**
@@ -45,25 +91,44 @@ export function graphemes(text: string): string[] {
  * (newlines and tabs included) turned into spaces; invisible format characters (zero-width spaces,
  * word joiners, bidi controls, BOM, soft hyphens) removed, except a zero-width joiner or non-joiner
  * between two letters (Persian, Indic scripts) and the joiners and tags inside an emoji; runs of
- * white space collapsed to one space; trimmed.
+ * white space collapsed to one space; trimmed. Linear in the length of `text`: every pass is one
+ * walk, and a character is judged by its neighbours and its grapheme, never by re-reading what
+ * came before it (a megabyte of zero-width characters once took minutes).
  */
 export function plainLine(text: string): string {
-  const withoutEscapes = text.replace(TERMINAL_ESCAPE, "").replace(CONTROL, " ");
+  const line = text.replace(TERMINAL_ESCAPE, "").replace(CONTROL, " ");
+  // Where the emoji graphemes are, in order: the format characters inside them are kept.
   const emojiRanges: [number, number][] = [];
-  let offset = 0;
-  for (const grapheme of graphemes(withoutEscapes)) {
-    if (EMOJI.test(grapheme)) emojiRanges.push([offset, offset + grapheme.length]);
-    offset += grapheme.length;
+  if (FORMAT_ANY.test(line)) {
+    let index = 0;
+    for (const grapheme of graphemes(line)) {
+      if (EMOJI.test(grapheme)) emojiRanges.push([index, index + grapheme.length]);
+      index += grapheme.length;
+    }
   }
-  const visible = withoutEscapes.replace(FORMAT, (character, at: number) => {
-    if (emojiRanges.some(([start, end]) => at >= start && at < end)) return character;
-    const joiner = character === "\u200c" || character === "\u200d";
-    const between =
-      /[\p{L}\p{M}]$/u.test(withoutEscapes.slice(0, at)) &&
-      /^\p{L}/u.test(withoutEscapes.slice(at + 1));
-    return joiner && between ? character : "";
+  let range = 0;
+  const visible = line.replace(FORMAT, (character, at: number) => {
+    // Matches come in order, so the ranges that end before this one are done with.
+    while (range < emojiRanges.length && emojiRanges[range]![1] <= at) range += 1;
+    const emoji = emojiRanges[range];
+    if (emoji && at >= emoji[0]) return character;
+    if (character !== "\u200c" && character !== "\u200d") return "";
+    const before = String.fromCodePoint(codePointBefore(line, at) ?? 0x20);
+    const after = String.fromCodePoint(line.codePointAt(at + 1) ?? 0x20);
+    return LETTER_OR_MARK.test(before) && LETTER.test(after) ? character : "";
   });
   return visible.replace(/\s+/gu, " ").trim();
+}
+
+/** The code point that ends just before `index` in `text` (a surrogate pair read whole). */
+function codePointBefore(text: string, index: number): number | undefined {
+  if (index <= 0) return undefined;
+  const low = text.charCodeAt(index - 1);
+  if (low >= 0xdc00 && low <= 0xdfff && index >= 2) {
+    const high = text.charCodeAt(index - 2);
+    if (high >= 0xd800 && high <= 0xdbff) return text.codePointAt(index - 2);
+  }
+  return low;
 }
 
 /**
@@ -89,6 +154,13 @@ export function validateInput(input: { topic?: unknown; sections?: unknown }): V
     throw new InvalidInputError({
       field: "topic",
       message: "The topic is empty: give the subject or question the report is about.",
+    });
+  }
+  // Refused before any cleaning pass: no topic this long can clean down to the limit.
+  if (input.topic.length > MAX_TOPIC_LENGTH * RAW_LENGTH_PER_CHARACTER) {
+    throw new InvalidInputError({
+      field: "topic",
+      message: `The topic is ${input.topic.length} characters long; shorten it to at most ${MAX_TOPIC_LENGTH}.`,
     });
   }
   const topic = plainLine(input.topic);
@@ -125,8 +197,9 @@ const LEADING_BLOCK = /^(?:#|[-+*](?=\s|$)|([-*_~])\1\1)/;
 /**
  * A section name as one line of plain text that keeps the report's structure whatever a model, a
  * `--plan` file or a reviewer wrote, placed after `## ` in a heading or after `- ` in a list:
- * 1. `plainLine`: terminal escapes, newlines, tabs, control and zero-width characters go, white
- *    space is collapsed, the name trimmed;
+ * 1. `plainLine` (on at most 6,400 code units of it: longer names are cut there first): terminal
+ *    escapes, newlines, tabs, control and zero-width characters go, white space is collapsed, the
+ *    name trimmed;
  * 2. backslash escapes already in the name are read as Markdown reads them (`\<` is `<`);
  * 3. the name is cut to `MAX_SECTION_NAME_LENGTH` user-perceived characters (ending in "…");
  * 4. Markdown and HTML that would change the structure is escaped with a backslash, so it shows
@@ -138,7 +211,9 @@ const LEADING_BLOCK = /^(?:#|[-+*](?=\s|$)|([-*_~])\1\1)/;
  * review edits and resumes unchanged. Empty when nothing visible is left.
  */
 export function sectionName(name: string): string {
-  let text = unescapeMarkdown(plainLine(name));
+  // Cut before cleaning, far beyond what is kept, so that no pass runs over a pasted megabyte.
+  const raw = name.slice(0, MAX_SECTION_NAME_LENGTH * RAW_LENGTH_PER_CHARACTER);
+  let text = unescapeMarkdown(plainLine(raw));
   const characters = graphemes(text);
   if (characters.length > MAX_SECTION_NAME_LENGTH) {
     text = `${characters
