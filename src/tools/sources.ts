@@ -12,6 +12,13 @@ const SKIPPED_DIRECTORIES = new Set(["node_modules", ".git"]);
 /** Most lines in one passage: long enough for context, short enough to cite precisely. */
 const PASSAGE_LINES = 20;
 
+/**
+ * Largest source file read, in bytes: 4 MiB, a long book in plain text. Larger files (a log, a
+ * data dump named .txt) would cost seconds and gigabytes to index for passages nobody cites; they
+ * are skipped with a warning naming them.
+ */
+export const MAX_SOURCE_FILE_BYTES = 4 * 1024 * 1024;
+
 interface Passage {
   id: number;
   path: string;
@@ -25,10 +32,22 @@ interface Passage {
  * each with its file path and line range, for a report on a team's own documents. Works offline.
  * Fails with an `InvalidInputError` when the directory cannot be read or holds no text files, and
  * when one of its text files cannot be read (no permission, say), naming that file: a report
- * silently written without some of the documents asked for would look complete.
+ * silently written without some of the documents asked for would look complete. A file larger
+ * than `maxFileBytes` is skipped, with one warning naming it (through `onWarning`; by default
+ * `console.warn`, as "warning: ...").
  */
-export async function createSourcesTool(options: { directory: string; maxResults?: number }) {
-  const passages = await readPassages(options.directory);
+export async function createSourcesTool(options: {
+  directory: string;
+  maxResults?: number;
+  /** Largest file read, in bytes (default `MAX_SOURCE_FILE_BYTES`). */
+  maxFileBytes?: number;
+  /** Receives a warning for each file skipped. */
+  onWarning?: (message: string) => void;
+}) {
+  const passages = await readPassages(options.directory, {
+    maxFileBytes: options.maxFileBytes ?? MAX_SOURCE_FILE_BYTES,
+    warn: options.onWarning ?? ((message) => console.warn(`warning: ${message}`)),
+  });
   const index = new MiniSearch<Passage>({ fields: ["text", "path"], storeFields: ["path"] });
   index.addAll(passages);
   const maxResults = options.maxResults ?? 4;
@@ -56,7 +75,10 @@ export async function createSourcesTool(options: { directory: string; maxResults
   );
 }
 
-async function readPassages(directory: string): Promise<Passage[]> {
+async function readPassages(
+  directory: string,
+  options: { maxFileBytes: number; warn: (message: string) => void },
+): Promise<Passage[]> {
   const files = await textFiles(directory).catch((error: unknown) => {
     throw new InvalidInputError({
       field: "sources",
@@ -65,8 +87,18 @@ async function readPassages(directory: string): Promise<Passage[]> {
     });
   });
   const passages: Passage[] = [];
+  let skipped = 0;
   for (const file of files.sort()) {
     const path = relative(directory, file);
+    // Checked before reading: a 97 MB file once took a minute and gigabytes to index.
+    const size = (await stat(file).catch(() => undefined))?.size ?? 0;
+    if (size > options.maxFileBytes) {
+      skipped += 1;
+      options.warn(
+        `--sources: skipped ${printable(path)} (${megabytes(size)}, over the ${megabytes(options.maxFileBytes)} a source file may have): split it, or keep only the part to cite.`,
+      );
+      continue;
+    }
     const lines = (await readSource(file, directory)).split("\n");
     for (const [first, last] of passageRanges(lines)) {
       const text = lines
@@ -79,10 +111,19 @@ async function readPassages(directory: string): Promise<Passage[]> {
   if (passages.length === 0) {
     throw new InvalidInputError({
       field: "sources",
-      message: `${directory} holds no Markdown or text files: give --sources a directory of .md or .txt files.`,
+      message: skipped
+        ? `${directory} holds no Markdown or text files of at most ${megabytes(options.maxFileBytes)}: give --sources a directory of smaller .md or .txt files.`
+        : `${directory} holds no Markdown or text files: give --sources a directory of .md or .txt files.`,
     });
   }
   return passages;
+}
+
+/** A size in bytes as people read it: "92.5 MiB", "4 MiB" for a whole number, "2 KiB" below a MiB. */
+function megabytes(bytes: number): string {
+  if (bytes < 1024 * 1024) return `${Math.ceil(bytes / 1024)} KiB`;
+  const mebibytes = bytes / (1024 * 1024);
+  return Number.isInteger(mebibytes) ? `${mebibytes} MiB` : `${mebibytes.toFixed(1)} MiB`;
 }
 
 async function readSource(file: string, directory: string): Promise<string> {
