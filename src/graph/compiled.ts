@@ -105,7 +105,7 @@ async function claimThread(
   const checkpointNamespace = typeof namespace === "string" ? namespace : "";
   const key = `${checkpointNamespace}\u0000${threadId}`;
   let running = runningThreads.get(checkpointer);
-  if (!running) runningThreads.set(checkpointer, (running = new Map()));
+  if (!running) runningThreads.set(checkpointer, (running = new Map<string, Holder>()));
   const deadline = Date.now() + ABORTED_HOLDER_WAIT_MS;
   for (let holder = running.get(key); holder; holder = running.get(key)) {
     const wait = deadline - Date.now();
