@@ -242,8 +242,9 @@ Environment:
 Numbers are written in plain decimal digits: 8, 0.5 (not 0x8, 8e0 or 0b1000).
 
 Exit codes: 0 written, 1 the run failed or some sections failed (the report marks them),
-2 bad usage or input (nothing sent, nothing written), 141 the reader of --out - left before
-the report arrived (as a program stopped by SIGPIPE).
+2 bad usage or input (nothing sent, nothing written), 130 stopped by Ctrl-C (SIGINT) and 143 by
+SIGTERM (the run stops sending first, closes its MCP servers and prints the command that resumes
+it), 141 the reader of --out - left before the report arrived (as a program stopped by SIGPIPE).
 
 Stored runs (with npm install @langchain/langgraph-checkpoint-sqlite, or POSTGRES_URL; without
 either, a run is kept in memory: it works, but cannot be resumed or listed):
