@@ -161,7 +161,11 @@ export async function runCli(
     }
     const kind =
       OrchestratorWorkersError.isInstance(error) || ownCause(error) ? "" : " (unexpected)";
-    const message = shortMessage(error, { withName: false, maxLength: 2000 });
+    const message = shortMessage(error, {
+      withName: false,
+      maxLength: 2000,
+      redact: (text) => redact(text, secrets),
+    });
     say(`error${kind}: ${message}${resumeHint ? ` ${resumeHint}` : ""}\n`);
     return 1;
   } finally {
