@@ -35,7 +35,22 @@ export interface OpenMcpServersOptions {
    * tools' output, their errors and a start failure never hold any of them.
    */
   secrets?: readonly string[];
+  /**
+   * Receives one line for each thing left out of what the servers offer (tools whose names a
+   * provider would refuse, duplicates, tools past `MAX_MCP_TOOLS`); default `console.warn`.
+   */
+  onWarning?: (message: string) => void;
 }
+
+/**
+ * Most MCP tools bound to a model call, all servers together: OpenAI refuses more than 128 tools
+ * in a request, and every tool's schema is sent with every call (10,000 tools made 1.7 M prompt
+ * tokens for one section).
+ */
+export const MAX_MCP_TOOLS = 128;
+
+/** A tool name providers take (OpenAI, Anthropic, Gemini): letters, digits, _ and -, at most 64. */
+const PROVIDER_TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Started MCP servers: their tools, what each server offers, and the one way to stop them. */
 export interface McpServerConnections {
@@ -261,8 +276,10 @@ export async function openMcpServers(
       cause: reason,
     });
   }
-  const loaded = results.map(
-    (result) => (result as PromiseFulfilledResult<StructuredToolInterface[]>).value,
+  const loaded = usableTools(
+    started.map(({ name }) => name),
+    results.map((result) => (result as PromiseFulfilledResult<StructuredToolInterface[]>).value),
+    options.onWarning ?? ((message) => console.warn(`warning: ${message}`)),
   );
   return {
     tools: loaded.flat(),
@@ -272,6 +289,65 @@ export async function openMcpServers(
     })),
     close,
   };
+}
+
+/**
+ * The servers' tools that a model call can take, per server, in order: a tool whose name a
+ * provider would refuse (anything but letters, digits, _ and -, or over 64 characters with its
+ * `<server>__` prefix) is left out, as is a second tool of one name and every tool past
+ * `MAX_MCP_TOOLS`; each server's left-out tools are named in one warning (names made printable).
+ */
+function usableTools(
+  servers: string[],
+  tools: StructuredToolInterface[][],
+  warn: (message: string) => void,
+): StructuredToolInterface[][] {
+  const seen = new Set<string>();
+  let kept = 0;
+  return tools.map((offered, index) => {
+    const badNames: string[] = [];
+    const duplicates: string[] = [];
+    let overLimit = 0;
+    const usable = offered.filter((tool) => {
+      if (!PROVIDER_TOOL_NAME.test(tool.name)) {
+        badNames.push(tool.name);
+        return false;
+      }
+      if (seen.has(tool.name)) {
+        duplicates.push(tool.name);
+        return false;
+      }
+      seen.add(tool.name);
+      if (kept >= MAX_MCP_TOOLS) {
+        overLimit += 1;
+        return false;
+      }
+      kept += 1;
+      return true;
+    });
+    const server = servers[index]!;
+    const quoted = (names: string[]) =>
+      names
+        .slice(0, 5)
+        .map((name) => JSON.stringify(printable(name.slice(0, 80))))
+        .join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
+    if (badNames.length) {
+      warn(
+        `MCP server ${server}: ${badNames.length} tool${badNames.length === 1 ? "" : "s"} left out, named with characters other than letters, digits, _ and - or longer than 64 with the server's prefix (model providers refuse them): ${quoted(badNames)}.`,
+      );
+    }
+    if (duplicates.length) {
+      warn(
+        `MCP server ${server}: ${duplicates.length} tool${duplicates.length === 1 ? "" : "s"} left out whose name another tool already has: ${quoted(duplicates)}.`,
+      );
+    }
+    if (overLimit) {
+      warn(
+        `MCP server ${server}: ${overLimit} tool${overLimit === 1 ? "" : "s"} left out past ${MAX_MCP_TOOLS} tools in all (every tool's schema goes with every model call, and providers refuse more than ${MAX_MCP_TOOLS}).`,
+      );
+    }
+    return usable;
+  });
 }
 
 /** The adapters' connection for one server. */
