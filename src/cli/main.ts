@@ -26,7 +26,7 @@ import { buildGraph } from "../graph/graph.js";
 import { mcpSecretsOf, type McpServerConnections } from "../tools/mcp.js";
 import { modelNameFor, usesOfflineModel } from "../models/chat-models.js";
 import type { ProgressEvent } from "../schemas/events.js";
-import { printable } from "../schemas/input.js";
+import { printable, terminalText } from "../schemas/input.js";
 import type { PlanReviewRequest } from "../schemas/review.js";
 import type { ReportOutputType } from "../schemas/state.js";
 import { usageFooter } from "../schemas/usage.js";
@@ -99,7 +99,9 @@ export async function runCli(
   io: CliIo = defaultIo,
 ): Promise<number> {
   const secrets = secretsOf(environment);
-  const say = (text: string) => io.stderr(redact(text, secrets));
+  // Everything printed is redacted, then made terminal-safe: a server's error text may carry
+  // escape sequences, a bell or a carriage return that would retitle the terminal or forge a line.
+  const say = (text: string) => io.stderr(terminalText(redact(text, secrets)));
   redactTracerErrors(secrets);
   let resumeHint: string | undefined;
   let mcp: McpServerConnections | undefined;

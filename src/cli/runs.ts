@@ -9,7 +9,7 @@ import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { Command, CommanderError } from "commander";
 import { secretsOf, type Environment } from "../env.js";
 import { InvalidInputError, OrchestratorWorkersError, redact, shortMessage } from "../errors.js";
-import { graphemes, plainLine, printable } from "../schemas/input.js";
+import { graphemes, plainLine, printable, terminalText } from "../schemas/input.js";
 import {
   DEFAULT_CHECKPOINT_FILE,
   RunStoreError,
@@ -63,8 +63,8 @@ const DURATION_UNITS_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } a
 export async function runRunsCommand(argv: string[], context: RunsContext): Promise<number> {
   const { environment, io } = context;
   const secrets = secretsOf(environment);
-  const out = (text: string) => io.stdout(redact(text, secrets));
-  const err = (text: string) => io.stderr(redact(text, secrets));
+  const out = (text: string) => io.stdout(terminalText(redact(text, secrets)));
+  const err = (text: string) => io.stderr(terminalText(redact(text, secrets)));
   const now = context.now ?? new Date();
   let action: (() => Promise<number>) | undefined;
 

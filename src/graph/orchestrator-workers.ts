@@ -11,6 +11,7 @@ import {
 import { z } from "zod";
 import { readEnvironment, secretsOf } from "../env.js";
 import { InvalidInputError, redact, redactValue } from "../errors.js";
+import { storableText } from "../schemas/input.js";
 import {
   createSubtaskPlanner,
   createSubtaskReplanner,
@@ -328,14 +329,15 @@ export function assembleOrchestratorWorkers<
 }
 
 /**
- * Wraps a node so its update is redacted (`redactValue`) before LangGraph stores it: the one
+ * Wraps a node so its update is redacted (`redactValue`) and stripped of control characters
+ * (`storableText`: terminal escapes, NUL, bidi overrides) before LangGraph stores it: the one
  * place model answers and tool output enter the state, whichever model, worker or tool wrote them.
  */
 function storedRedacted(redactText: ((text: string) => string) | undefined) {
+  const clean = redactText ? (text: string) => storableText(redactText(text)) : storableText;
   return <Input, Update>(
     node: (input: Input, config: LangGraphRunnableConfig) => Promise<Update>,
   ): ((input: Input, config: LangGraphRunnableConfig) => Promise<Update>) => {
-    if (!redactText) return node;
-    return async (input, config) => redactValue(await node(input, config), redactText);
+    return async (input, config) => redactValue(await node(input, config), clean);
   };
 }

@@ -132,6 +132,41 @@ function codePointBefore(text: string, index: number): number | undefined {
 }
 
 /**
+ * Control characters stored text never keeps: C0 controls but tab, newline and carriage return,
+ * DEL, C1 controls, and the bidi embedding, override and isolate controls (U+202A-U+202E,
+ * U+2066-U+2069) that make a line read as something it is not.
+ */
+const UNSTORABLE =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/**
+ * `text` as it may be stored (state, checkpoints, the report): terminal escape sequences and the
+ * `UNSTORABLE` control characters removed, everything else (tabs, line ends, emoji and their
+ * joiners) kept. One pass each; text without them is returned as it is.
+ */
+export function storableText(text: string): string {
+  if (!UNSTORABLE.test(text)) return text;
+  return text.replace(TERMINAL_ESCAPE, "").replace(new RegExp(UNSTORABLE.source, "g"), "");
+}
+
+/**
+ * `text` safe to write to a terminal as lines: line ends kept (a CRLF becomes a newline), and
+ * every other control character, a carriage return alone included (it would overwrite the line,
+ * forging a progress line), a terminal escape sequence's ESC and a bidi control shown as a
+ * `\u001b`-style escape instead of acting on the terminal.
+ */
+export function terminalText(text: string): string {
+  const unsafe = new RegExp(`${UNSTORABLE.source}|\r(?!\n)`, "g");
+  return text
+    .replace(/\r\n/g, "\n")
+    .replace(
+      unsafe,
+      (character) => `\\u${character.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+    );
+}
+
+/**
  * `text` safe to print in a one-line message: control and invisible characters (an escape
  * sequence's ESC, a newline, a zero-width space) shown as `\u001b`-style escapes, not sent raw.
  */
