@@ -7,7 +7,7 @@
  * left by a run that was killed is removed by the next run.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,6 +17,9 @@ export default function globalSetup() {
   removeFoldersOfEndedRuns(tmpdir());
   const folder = mkdtempSync(join(tmpdir(), RUN_FOLDER_PREFIX));
   writeFileSync(join(folder, ".pid"), String(process.pid));
+  // As open as the system's temporary folder (sticky, everyone may create in it): some tests run
+  // the CLI as another user (nobody) in a folder they make here.
+  chmodSync(folder, 0o1777);
   // Jest starts its workers after this, and they inherit the environment.
   process.env.TMPDIR = folder;
   process.env.ORCHESTRATOR_WORKERS_TEST_TMPDIR = folder;

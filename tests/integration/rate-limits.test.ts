@@ -48,7 +48,9 @@ describe("rate limits: the real ChatOpenAI client adapts to the provider", () =>
     const plan = defaultPlan(40);
     server = await startOpenAIServer({
       plan,
-      latencyMs: (request) => (request.kind === "plan" ? 0 : 100),
+      // Long enough that all 40 are sent before the first answers, on a busy machine too; the
+      // old ramp (10, then doubling per round trip or second) had at most 20 in flight here.
+      latencyMs: (request) => (request.kind === "plan" ? 0 : 1000),
     });
     const result = await run({ maxConcurrency: 40, maxSections: 40 });
     expect(result.failedSections).toEqual([]);
