@@ -10,6 +10,7 @@ import { runConfiguration, type Configuration } from "../schemas/configuration.j
 import { aggregatorUserPrompt } from "../schemas/prompts.js";
 import { citationSummary } from "../schemas/citations.js";
 import type { CompletedSection, FailedSection, Source } from "../schemas/section.js";
+import { confinedToSection } from "../schemas/section-markdown.js";
 import type { ReportStateType, ReportUpdate } from "../schemas/state.js";
 import { tokensUsed, usageFooter, usageLedger, type ModelCall } from "../schemas/usage.js";
 
@@ -185,7 +186,7 @@ function assembleAnswer(
   if (state.completedSections.some((section) => section.model === OFFLINE_MODEL_NAME)) {
     parts.push(`> **Note:** ${OFFLINE_NOTICE}`);
   }
-  parts.push(answer.trim());
+  parts.push(confinedToSection(answer.trim(), { headings: false }));
   return `${parts.join("\n\n")}\n`;
 }
 
@@ -208,7 +209,7 @@ export function assembleReport(
   if (state.completedSections.some((section) => section.model === OFFLINE_MODEL_NAME)) {
     parts.push(`> **Note:** ${OFFLINE_NOTICE}`);
   }
-  if (framing?.introduction) parts.push(framing.introduction.trim());
+  if (framing?.introduction) parts.push(confinedToSection(framing.introduction.trim()));
   const transitions = new Map(
     (framing?.transitions ?? []).map((transition) => [transition.beforeSectionId, transition.text]),
   );
@@ -218,14 +219,14 @@ export function assembleReport(
   for (const section of state.plan) {
     const completed = byId.get(section.id);
     const transition = transitions.get(section.id);
-    if (transition) parts.push(transition.trim());
+    if (transition) parts.push(confinedToSection(transition.trim()));
     parts.push(`## ${section.name}`);
     const failed = failedById.get(section.id);
     const content =
       completed === undefined
         ? undefined
         : numberCitations(
-            markUnsupported(completed, unsupported),
+            confinedToSection(markUnsupported(completed, unsupported)),
             completed.sources ?? [],
             references,
           );
@@ -238,7 +239,9 @@ export function assembleReport(
             : `_This section is missing: it was not written._`),
     );
   }
-  if (framing?.conclusion) parts.push("## Conclusion", framing.conclusion.trim());
+  if (framing?.conclusion) {
+    parts.push("## Conclusion", confinedToSection(framing.conclusion.trim()));
+  }
   if (references.size > 0) {
     parts.push("## References");
     parts.push(
