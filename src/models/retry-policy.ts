@@ -65,6 +65,9 @@ export function rejectsFeature(error: unknown): boolean {
  */
 export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown): void => {
   if (isUnusableAnswerError(error) || isCancellation(error) || rejectsFeature(error)) throw error;
+  // What the server answered was read and refused (too large after decompression, a redirect to
+  // another origin, an HTML page): the same request would get the same answer, downloaded again.
+  if (causedBy(error, "ModelAnswerError")) throw error;
   const status = statusOf(error);
   if (status === 429) {
     if (headerOf(error, RATE_LIMIT_HANDLED_HEADER) !== undefined) throw error;
@@ -79,6 +82,16 @@ export const retryTransportFailuresOnly: FailedAttemptHandler = (error: unknown)
   }
   if (status !== undefined && NO_RETRY_STATUSES.has(status)) throw error;
 };
+
+/** True when `error` or one of its causes (the OpenAI SDK wraps what `fetch` threw) has `name`. */
+function causedBy(error: unknown, name: string): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth += 1) {
+    if ((current as { name?: unknown }).name === name) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 function statusOf(error: unknown): number | undefined {
   const candidate = error as { status?: unknown; response?: { status?: unknown } } | null;
