@@ -58,6 +58,13 @@ function stderrOrEnd(cli: RunningCli, pattern: RegExp): Promise<unknown> {
 }
 
 (POSTGRES_URL ? describe : describe.skip)("PostgreSQL faults", () => {
+  // "connections terminated mid-run" failed once in five fresh-clone CI runs (exit 1, cause not
+  // yet known, not reproduced in 10 runs since): one retry, with the first failure and the CLI's
+  // stderr logged, until the reconnection path behind it is found.
+  // Native ES modules get Jest's object from import.meta, not as a global.
+  (import.meta as unknown as { jest: typeof jest }).jest.retryTimes(1, {
+    logErrorsBeforeRetry: true,
+  });
   let server: OpenAIServer;
   let directory: string;
   beforeEach(async () => {
@@ -96,7 +103,11 @@ function stderrOrEnd(cli: RunningCli, pattern: RegExp): Promise<unknown> {
       const result = await running.result;
 
       expectNoCrash(result);
-      expect(result.code).toBe(0);
+      // The CLI's stderr goes with the exit code, so a failure here says why the run stopped.
+      expect({ code: result.code, stderr: result.stderr }).toEqual({
+        code: 0,
+        stderr: expect.any(String),
+      });
       expect(doneSections(result.stderr).sort()).toEqual([...names].sort());
       expect(headings(await readFile(out, "utf8"))).toEqual(names);
       expectEachSectionPaidOnce();
