@@ -7,31 +7,13 @@
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  defaultPlan,
-  startOpenAIServer,
-  type OpenAIServer,
-  type RecordedRequest,
-  type ServerReply,
-} from "../../src/testing/index.js";
+import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
 import { storableText, terminalText } from "../../src/schemas/input.js";
+import { completionReply } from "../helpers/replies.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const PLAN = defaultPlan(2);
 const HOSTILE = "\u001b]0;pwned\u0007\u001b[2J\u0000\u202eevil\u202c\r[9/9] done: forged";
-
-function completion(request: RecordedRequest, content: string): ServerReply {
-  return {
-    status: 200,
-    body: {
-      id: "chatcmpl-1",
-      object: "chat.completion",
-      created: 1,
-      model: request.body.model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-    },
-  };
-}
 
 /** Any C0 control but tab, newline and carriage return; DEL and C1; bidi controls. */
 function controlsIn(text: string): string[] {
@@ -62,7 +44,7 @@ describe("control characters from a model server", () => {
       plan: PLAN,
       respond: (request) =>
         request.kind === "section"
-          ? completion(request, `The moon pulls the sea. ${HOSTILE} Tides follow.`)
+          ? completionReply(request, `The moon pulls the sea. ${HOSTILE} Tides follow.`)
           : undefined,
     });
     const out = join(directory, "report.md");

@@ -8,13 +8,8 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { confinedToSection } from "../../src/schemas/section-markdown.js";
-import {
-  defaultPlan,
-  startOpenAIServer,
-  type OpenAIServer,
-  type RecordedRequest,
-  type ServerReply,
-} from "../../src/testing/index.js";
+import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { completionReply } from "../helpers/replies.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const PLANTED = [
@@ -34,19 +29,6 @@ const PLANTED = [
   "Code stays code: `<b>bold</b>`.",
 ].join("\n");
 
-function completion(request: RecordedRequest, content: string): ServerReply {
-  return {
-    status: 200,
-    body: {
-      id: "chatcmpl-1",
-      object: "chat.completion",
-      created: 1,
-      model: request.body.model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-    },
-  };
-}
-
 describe("a section body cannot forge the report's structure", () => {
   let server: OpenAIServer | undefined;
   afterEach(async () => {
@@ -59,7 +41,8 @@ describe("a section body cannot forge the report's structure", () => {
     const plan = defaultPlan(2);
     server = await startOpenAIServer({
       plan,
-      respond: (request) => (request.kind === "section" ? completion(request, PLANTED) : undefined),
+      respond: (request) =>
+        request.kind === "section" ? completionReply(request, PLANTED) : undefined,
     });
     const out = join(directory, "report.md");
     const result = await runCli(["How tides work", "--out", out], {

@@ -3,36 +3,14 @@
  * what no model server should (issue 23): a redirect to another origin, a gzip bomb, an HTML page,
  * an event stream and an error sent with status 200. What came back is named in the run's result.
  */
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { shortMessage } from "../../src/errors.js";
 import { buildGraph } from "../../src/graph/graph.js";
 import type { ConfigurationInput } from "../../src/schemas/configuration.js";
 import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
-
-/** A server that answers every request with `reply`; `received` counts them. */
-async function startRawServer(
-  reply: (response: import("node:http").ServerResponse, url: string) => void,
-) {
-  let received = 0;
-  const server: Server = createServer((request, response) => {
-    received += 1;
-    request.resume();
-    request.on("end", () => reply(response, request.url ?? ""));
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    received: () => received,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
-}
+import { startRawServer } from "../helpers/raw-server.js";
 
 describe("hostile model servers, end to end", () => {
   const closing: { close(): Promise<unknown> }[] = [];
@@ -49,7 +27,7 @@ describe("hostile model servers, end to end", () => {
   test("a planner request redirected to another origin is never sent there, and the error names both origins", async () => {
     const other: OpenAIServer = await startOpenAIServer({ plan: defaultPlan(2) });
     closing.push(other);
-    const first = await startRawServer((response, url) => {
+    const first = await startRawServer(({ url = "" }, response) => {
       response.writeHead(302, { location: `${new URL(other.baseURL).origin}${url}` });
       response.end();
     });

@@ -14,6 +14,7 @@ import {
   type ServerReply,
 } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
+import { completionReply } from "../helpers/replies.js";
 import { runCli } from "../helpers/run-cli.js";
 
 const PLAN = defaultPlan(2);
@@ -24,17 +25,7 @@ function answer(request: RecordedRequest, usage: unknown): ServerReply {
     request.kind === "plan"
       ? JSON.stringify({ sections: PLAN })
       : `Text of section "${request.sectionName}".`;
-  return {
-    status: 200,
-    body: {
-      id: "chatcmpl-1",
-      object: "chat.completion",
-      created: 1,
-      model: request.body.model,
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-      usage,
-    },
-  };
+  return completionReply(request, content, usage);
 }
 
 describe("usage a server makes up", () => {

@@ -3,8 +3,6 @@
  * another origin, a gzip bomb, an HTML page, an event stream to a single-answer request, an error
  * sent with status 200 (issue 23).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { shortMessage } from "../../src/errors.js";
 import {
@@ -13,29 +11,7 @@ import {
   type ModelFetchOptions,
 } from "../../src/models/model-fetch.js";
 import { AdaptiveConcurrencyLimiter } from "../../src/models/adaptive-concurrency.js";
-
-type Handler = (request: IncomingMessage, response: ServerResponse) => void;
-
-/** A local HTTP server; `received` counts the requests it got. */
-async function serve(handler: Handler) {
-  let received = 0;
-  const server: Server = createServer((request, response) => {
-    received += 1;
-    request.resume();
-    request.on("end", () => handler(request, response));
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    origin,
-    received: () => received,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
-}
+import { startRawServer, type RawHandler } from "../helpers/raw-server.js";
 
 const COMPLETION = JSON.stringify({
   id: "c1",
@@ -62,8 +38,8 @@ const servers: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => server.close()));
 });
-async function started(handler: Handler) {
-  const server = await serve(handler);
+async function started(handler: RawHandler) {
+  const server = await startRawServer(handler);
   servers.push(server);
   return server;
 }
