@@ -12,6 +12,7 @@ import { z } from "zod";
 import { readEnvironment, secretsOf } from "../env.js";
 import { InvalidInputError, redact, redactValue } from "../errors.js";
 import { storableText } from "../schemas/input.js";
+import { outputMessage } from "../schemas/messages.js";
 import {
   createSubtaskPlanner,
   createSubtaskReplanner,
@@ -319,13 +320,31 @@ export function assembleOrchestratorWorkers<
       "replanner",
       stored(createReplannerNode({ shape, replan: parts.replan, assign, redact: parts.redact })),
     )
-    .addNode("synthesizer", stored(parts.synthesizer))
+    .addNode("synthesizer", answered(stored(parts.synthesizer), shape.keys.output, parts.name))
     .addEdge(START, "orchestrator")
     .addEdge("orchestrator", "dispatch")
     .addEdge("worker", "dispatch")
     .addEdge("replanner", "dispatch")
     .addEdge("synthesizer", END);
   return builder;
+}
+
+/**
+ * Wraps the synthesizer so its update ends the chat with one AI message holding the output (as
+ * text: see `outputMessage`), made from the update as stored (redacted, control characters out).
+ */
+function answered(
+  node: (
+    state: Record<string, unknown>,
+    config: LangGraphRunnableConfig,
+  ) => Promise<Record<string, unknown>>,
+  outputKey: string,
+  name: string | undefined,
+) {
+  return async (state: Record<string, unknown>, config: LangGraphRunnableConfig) => {
+    const update = await node(state, config);
+    return { ...update, messages: [outputMessage(update[outputKey], name)] };
+  };
 }
 
 /**

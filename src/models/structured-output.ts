@@ -63,6 +63,12 @@ const NEXT: Record<Method, Method | undefined> = {
 };
 
 /**
+ * The tag on every structured model call (plans, reviews, verifications, framings): LangGraph's
+ * `messages` stream mode skips runs tagged `nostream`, so their JSON never reaches a chat client.
+ */
+export const STRUCTURED_ANSWER_TAG = "nostream";
+
+/**
  * The one structured-output call (plans, re-plans and the aggregator's synthesis): asks `model`
  * for an answer matching `schema` and validates it with the zod schema.
  *
@@ -181,7 +187,13 @@ async function ask(
     firstTry: boolean;
   },
 ): Promise<Reply> {
-  const { model, name, messages, callOptions, jsonSchema } = options;
+  const { model, name, messages, jsonSchema } = options;
+  // A structured answer is data for the graph, not text for a person: chat clients reading
+  // `streamMode: "messages"` (Studio's chat, agent-chat-ui, `useStream`) leave `nostream` runs out.
+  const callOptions = {
+    ...options.callOptions,
+    tags: [...(options.callOptions?.tags ?? []), STRUCTURED_ANSWER_TAG],
+  };
   if (method === "prompt") {
     const raw = (await model.invoke(
       withSchemaInPrompt(messages, name, jsonSchema),

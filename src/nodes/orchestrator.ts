@@ -1,5 +1,7 @@
 import { Overwrite, type LangGraphRunnableConfig } from "@langchain/langgraph";
+import { InvalidInputError } from "../errors.js";
 import { runConfiguration, type Configuration } from "../schemas/configuration.js";
+import { askedInMessages, lastHumanText, requestMessage } from "../schemas/messages.js";
 import {
   readState,
   writeUpdate,
@@ -12,7 +14,10 @@ import type { ModelCall } from "../schemas/usage.js";
 
 /**
  * Creates the orchestrator node, which plans the work:
- * 1. validates the input and resolves the run's configuration (before any model call);
+ * 1. takes the request from the chat when the thread's last message is a human message the plan
+ *    does not answer yet (`askedInMessages`), else from the `topic`/`request` key (recorded in the
+ *    chat as a human message, so the chat reads right); validates it and resolves the run's
+ *    configuration (before any model call);
  * 2. keeps the thread's plan, and its finished subtasks, when the run is a re-run of the same
  *    request (a resume after a crash or after failed subtasks) and no reviewer sent the plan back:
  *    nothing is planned or paid twice;
@@ -36,10 +41,26 @@ export function createOrchestratorNode(options: {
     config: LangGraphRunnableConfig,
   ): Promise<Record<string, unknown>> {
     const state = readState(shape, graphState);
-    const input = shape.validateInput({ request: state.request, subtasks: state.subtasks });
-    const configuration = runConfiguration(config);
     const current = state.plan;
+    const asked = askedInMessages(state.messages, current?.messageId);
+    const given = asked ? asked.text : state.request;
+    if (given === undefined || given === null) {
+      throw new InvalidInputError({
+        field: shape.keys.request,
+        message: `Nothing to do: give ${shape.keys.request}, or a human message in messages.`,
+      });
+    }
+    const input = shape.validateInput({ request: given, subtasks: state.subtasks });
+    const configuration = runConfiguration(config);
     const revising = current?.status === "revise";
+    // The human message the plan answers: the one asked in, else the request recorded as one
+    // (unless the chat's last human message already says it, as a re-run of the same request).
+    const recorded =
+      asked || lastHumanText(state.messages) === input.request
+        ? undefined
+        : requestMessage(input.request);
+    const messageId = asked?.id ?? recorded?.id ?? current?.messageId;
+    const messages = recorded ? { messages: [recorded] } : {};
 
     if (
       current &&
@@ -59,6 +80,7 @@ export function createOrchestratorNode(options: {
         source: "checkpoint",
         // A plan whose planning rounds ended stays complete.
         round: current.status === "complete" ? configuration.maxPlanningRounds : current.round,
+        ...(messageId ? { messageId } : {}),
       };
       // The subtasks that failed last time are about to be retried; their old errors are history.
       return writeUpdate(shape, {
@@ -66,6 +88,7 @@ export function createOrchestratorNode(options: {
         ...(state.subtasks !== undefined && state.subtasks !== null ? { subtasks: null } : {}),
         plan: kept,
         failed: new Overwrite([]),
+        ...messages,
       });
     }
 
@@ -92,6 +115,7 @@ export function createOrchestratorNode(options: {
       round: 1,
       // A revision keeps the count the reviewer's feedback raised; a plan made afresh starts at 0.
       revisions: revising && current ? current.revisions : 0,
+      ...(messageId ? { messageId } : {}),
     };
     // A new plan: results of an earlier plan on this thread no longer apply. A revision adds to
     // the planner's bill; a plan made afresh starts a new one.
@@ -105,6 +129,7 @@ export function createOrchestratorNode(options: {
       failed: new Overwrite([]),
       warnings: new Overwrite(warnings),
       modelCalls: revising ? calls : new Overwrite(calls),
+      ...messages,
     });
   };
 }

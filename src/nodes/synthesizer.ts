@@ -52,9 +52,11 @@ export function createSynthesizerNode(dependencies: {
   redact?: (text: string) => string;
 }) {
   return async function synthesizer(
-    state: ReportStateType,
+    given: ReportStateType,
     config: LangGraphRunnableConfig,
   ): Promise<ReportUpdate> {
+    // The orchestrator always sets the topic (from the input or the chat) before any section.
+    const state = { ...given, topic: given.topic ?? given.plan?.topic ?? "" };
     const configuration = runConfiguration(config);
     // Whether the budget stopped the run is read before the aggregator's own call adds to it.
     const budgetSpent =
@@ -123,7 +125,7 @@ interface Framing {
 async function frame(
   models: ChatModelProvider,
   configuration: Configuration,
-  state: ReportStateType,
+  state: ReportStateType & { topic: string },
   calls: ModelCall[],
 ): Promise<Framing> {
   const byId = new Map(state.completedSections.map((section) => [section.id, section]));
@@ -178,7 +180,7 @@ function summaryOf(text: string, characters: number): string {
 
 /** The report as one combined answer under the title. */
 function assembleAnswer(
-  state: Pick<ReportStateType, "topic" | "completedSections">,
+  state: Pick<ReportStateType, "completedSections"> & { topic: string },
   answer: string,
 ): string {
   const title = state.topic.trim().split("\n")[0] ?? state.topic;

@@ -78,6 +78,12 @@ export const PlanStateSchema = z.object({
     .string()
     .optional()
     .describe("The reviewer's feedback that the next planning must address (status revise)."),
+  messageId: z
+    .string()
+    .optional()
+    .describe(
+      "Id of the human message in messages the plan answers, when the request came from (or was recorded as) one.",
+    ),
 });
 
 export type PlanState = z.infer<typeof PlanStateSchema>;

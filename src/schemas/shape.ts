@@ -27,6 +27,8 @@ export interface CorePlan {
   round: number;
   revisions: number;
   feedback?: string;
+  /** Id of the human message in `messages` the plan answers. */
+  messageId?: string;
 }
 
 /** The part of a graph's state the core nodes read. */
@@ -40,6 +42,8 @@ export interface CoreState {
   /** Failed subtasks' entries (each with its subtask's `id`). */
   failed: { id: string }[];
   modelCalls: ModelCall[];
+  /** The chat (`messages`), as LangGraph's messages reducer keeps it. */
+  messages: unknown[];
 }
 
 /** An update the core nodes make, before it is written under the graph's own key names. */
@@ -53,6 +57,8 @@ export interface CoreUpdate {
   modelCalls?: unknown;
   warnings?: unknown;
   output?: unknown;
+  /** Messages to add to the chat (`messages`). */
+  messages?: unknown[];
 }
 
 /**
@@ -124,6 +130,7 @@ export function readState(shape: StateShape, state: Record<string, unknown>): Co
     results: (state[keys.results] as { id: string }[] | undefined) ?? [],
     failed: (state[keys.failed] as { id: string }[] | undefined) ?? [],
     modelCalls: (state.modelCalls as ModelCall[] | undefined) ?? [],
+    messages: (state.messages as unknown[] | undefined) ?? [],
   };
 }
 
@@ -134,7 +141,7 @@ export function writeUpdate(shape: StateShape, update: CoreUpdate): Record<strin
   for (const [key, value] of Object.entries(update)) {
     if (value === undefined) continue;
     if (key === "plan") written.plan = graphPlan(keys, value as CorePlan);
-    else if (key === "modelCalls" || key === "warnings") written[key] = value;
+    else if (key === "modelCalls" || key === "warnings" || key === "messages") written[key] = value;
     else written[keys[key as keyof StateKeys]] = value;
   }
   return written;

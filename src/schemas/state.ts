@@ -12,6 +12,7 @@ import {
   type InputSection,
 } from "./section.js";
 import type { CoreSubtask, StateShape } from "./shape.js";
+import { MESSAGES_DESCRIPTION, messagesKey } from "./messages.js";
 import { appendedList } from "./subtasks.js";
 import { ModelCallSchema, UsageLedgerSchema } from "./usage.js";
 
@@ -21,7 +22,12 @@ import { ModelCallSchema, UsageLedgerSchema } from "./usage.js";
 // key costs every section time: the state holds data only, and what can be derived (the usage
 // ledger from the calls, whether a budget is spent) is computed where it is needed.
 
-const topic = z.string().describe("What the report is about, in a sentence or a question.");
+const topic = z
+  .string()
+  .optional()
+  .describe(
+    "What the report is about, in a sentence or a question; or leave it out and send a human message in messages.",
+  );
 const sections = z
   .array(InputSectionSchema)
   .nullish()
@@ -55,9 +61,11 @@ const warnings = appendedList(
   z.string(),
   "Things the run did differently from what was asked (for example a plan cut to maxSections).",
 );
+const messages = messagesKey(MESSAGES_DESCRIPTION);
 
-/** The graph's full state: ten keys, all data. */
+/** The graph's full state: eleven keys, all data. */
 export const ReportState = z.object({
+  messages,
   topic,
   sections,
   plan,
@@ -70,11 +78,12 @@ export const ReportState = z.object({
   citations,
 });
 
-/** What a caller passes in: a topic, and optionally a ready-made plan. */
-export const ReportInput = z.object({ topic, sections });
+/** What a caller passes in: a topic or a human message, and optionally a ready-made plan. */
+export const ReportInput = z.object({ messages, topic, sections });
 
 /** What a run returns. */
 export const ReportOutput = z.object({
+  messages,
   report,
   plan,
   completedSections,
@@ -86,7 +95,7 @@ export const ReportOutput = z.object({
 
 /** What each worker receives through its `Send`: the topic and its own section, nothing more. */
 export const WorkerInput = z.object({
-  topic,
+  topic: z.string().describe("What the report is about."),
   section: SectionSchema.describe("The one section this worker writes."),
   dependencies: z
     .array(

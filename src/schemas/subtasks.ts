@@ -2,6 +2,7 @@ import { z } from "zod";
 import { registry, type ReducedZodChannel } from "@langchain/langgraph/zod";
 import { InvalidInputError } from "../errors.js";
 import { checkDependencies, plainLine, printable } from "./input.js";
+import { MESSAGES_DESCRIPTION, messagesKey } from "./messages.js";
 import { PLAN_STATUSES } from "./plan.js";
 import { CORE_KEYS, PLAN_SOURCES, type CoreSubtask, type StateShape } from "./shape.js";
 import { ModelCallSchema } from "./usage.js";
@@ -68,6 +69,13 @@ export function orchestratorWorkersSchemas<
       .describe("Optional ids (or 1-based positions) of the subtasks this one needs."),
   });
   const request = z.string().describe("What to do: the task the planner splits into subtasks.");
+  // Optional in the input and state: a human message in `messages` can carry it instead.
+  const givenRequest = request
+    .optional()
+    .describe(
+      "What to do: the task the planner splits into subtasks; or leave it out and send a human message in messages.",
+    );
+  const messages = messagesKey(MESSAGES_DESCRIPTION);
   // Items are checked by the orchestrator (`checkSubtasks`), not by LangGraph's input validation,
   // so a wrong one is refused with a message naming the field and what to change.
   const readyPlan = z
@@ -85,6 +93,10 @@ export function orchestratorWorkersSchemas<
       round: z.number().int().describe("The planning round (1 for the first plan)."),
       revisions: z.number().int().describe("Times a reviewer sent the plan back."),
       feedback: z.string().optional().describe("The reviewer's feedback (status revise)."),
+      messageId: z
+        .string()
+        .optional()
+        .describe("Id of the human message in messages the plan answers."),
     })
     .optional()
     .describe("The plan: its subtasks in order, and where it stands.");
@@ -115,7 +127,8 @@ export function orchestratorWorkersSchemas<
     PlannedSubtask: planned,
     GivenSubtask: given,
     State: z.object({
-      request,
+      messages,
+      request: givenRequest,
       subtasks: readyPlan,
       plan,
       results,
@@ -124,8 +137,8 @@ export function orchestratorWorkersSchemas<
       warnings,
       output,
     }),
-    Input: z.object({ request, subtasks: readyPlan }),
-    Output: z.object({ output, plan, results, failed, warnings }),
+    Input: z.object({ messages, request: givenRequest, subtasks: readyPlan }),
+    Output: z.object({ messages, output, plan, results, failed, warnings }),
     WorkerInput: z.object({
       request,
       subtask: planned.describe("The one subtask this worker does."),

@@ -6,6 +6,7 @@ import { headings } from "../helpers/report.js";
 
 type JsonSchema = {
   type?: string;
+  langgraph_type?: string;
   description?: string;
   default?: unknown;
   properties?: Record<string, JsonSchema>;
@@ -100,6 +101,68 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
     expect(models.sectionRequests().length).toBe(sectionsBefore + 3);
   }, 60_000);
 
+  test("a chat client's run: a human message starts it, an AI message holding every section ends it, a follow-up is answered on the same thread, and messages-tuple carries section text only", async () => {
+    const thread = await client.threads.create();
+    const plansBefore = models.planRequests().length;
+    type Message = { type: string; content: unknown; id?: string };
+    const chat = async (content: string) => {
+      const tuples: { content: string; node?: string; tags: string[]; sectionId?: string }[] = [];
+      for await (const chunk of client.runs.stream(thread.thread_id, assistantId, {
+        input: { messages: [{ type: "human", content }] },
+        streamMode: ["messages-tuple", "values"],
+      })) {
+        if (chunk.event === "error") throw new Error(JSON.stringify(chunk.data));
+        if (chunk.event === "messages") {
+          const [message, metadata] = chunk.data as [
+            { content: unknown },
+            { langgraph_node?: string; tags?: string[]; section_id?: string },
+          ];
+          tuples.push({
+            content: typeof message.content === "string" ? message.content : "",
+            node: metadata.langgraph_node,
+            tags: metadata.tags ?? [],
+            sectionId: metadata.section_id,
+          });
+        }
+      }
+      const state = await client.threads.getState<{ messages: Message[]; report: string }>(
+        thread.thread_id,
+      );
+      return { tuples, messages: state.values.messages, report: state.values.report };
+    };
+
+    const first = await chat("How tides work");
+    expect(first.messages.map((message) => message.type)).toEqual(["human", "ai"]);
+    expect(first.messages[0]!.content).toBe("How tides work");
+    const answer = first.messages[1]!.content as string;
+    expect(answer).toBe(first.report);
+    expect(headings(answer)).toEqual(["Part 1", "Part 2", "Part 3"]);
+    expect(answer.split("\n")[0]).toBe("# How tides work");
+    // The planner was asked (its answer is JSON), yet no streamed token came from it: every
+    // streamed token is a section writer's, tagged with its section.
+    expect(models.planRequests().length).toBe(plansBefore + 1);
+    const streamed = first.tuples.filter((tuple) => tuple.content !== "");
+    expect(streamed.length).toBeGreaterThan(0);
+    for (const tuple of streamed) {
+      expect(tuple.content).not.toMatch(/"sections"\s*:|"description"\s*:/);
+      if (tuple.node === "worker") {
+        expect(tuple.tags).toEqual(
+          expect.arrayContaining(["writer", `section:${tuple.sectionId}`]),
+        );
+      }
+    }
+    expect(streamed.some((tuple) => tuple.node === "orchestrator")).toBe(false);
+    expect(new Set(streamed.filter((t) => t.node === "worker").map((t) => t.sectionId))).toEqual(
+      new Set(["s1", "s2", "s3"]),
+    );
+
+    const second = await chat("Why the sky is blue");
+    expect(second.messages.map((message) => message.type)).toEqual(["human", "ai", "human", "ai"]);
+    expect(second.messages[1]!.content).toBe(answer);
+    expect((second.messages[3]!.content as string).split("\n")[0]).toBe("# Why the sky is blue");
+    expect(models.planRequests().length).toBe(plansBefore + 2);
+  }, 90_000);
+
   test("the input, output and configuration schemas have real types, descriptions and defaults", async () => {
     const schemas = await client.assistants.getSchemas(assistantId);
     const input = schemas.input_schema as JsonSchema;
@@ -110,6 +173,11 @@ describe("the LangGraph dev server (Studio's backend) driven with @langchain/lan
       description: expect.any(String),
     });
     expect(input.properties?.sections?.description).toMatch(/ready-made plan/);
+    // Studio's chat view and chat clients find the chat by this mark.
+    expect(input.properties?.messages).toMatchObject({ langgraph_type: "messages" });
+    expect((schemas.state_schema as JsonSchema).properties?.messages).toMatchObject({
+      langgraph_type: "messages",
+    });
     expect(output.properties?.report).toMatchObject({
       type: "string",
       description: expect.any(String),
