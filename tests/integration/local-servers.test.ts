@@ -149,7 +149,11 @@ describe("local and open model servers", () => {
     ])("%j: every section written, citing its sources", async (quirks) => {
       const result = await withSources(quirks);
       expect(result.stderr).not.toMatch(/^error/m);
-      expect(result.code).toBe(0);
+      // The exit code with what the CLI said, so a failure shows why.
+      expect({ code: result.code, stderr: result.stderr }).toEqual({
+        code: 0,
+        stderr: result.stderr,
+      });
       expectCleanReport(result.report);
       expect(result.report).toMatch(/## References\n\n1\. tides\.md, lines/);
       expect(result.report).toMatch(/\[1\]/);
