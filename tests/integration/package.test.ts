@@ -1,17 +1,19 @@
 /**
  * The package as users get it: packed into a tarball, installed into a fresh project in a temp
- * folder, the README's programmatic examples typechecked and run from there (extracted from the
- * README, so the README cannot drift from the package), the CLI run through its `bin` with
+ * folder, every runnable block of README.md and docs/*.md typechecked and run from there (extracted
+ * from the pages, so the documentation cannot drift from the package), the CLI run through its `bin` with
  * nothing else installed (no run store package, no model), and `require()` failing with a
  * message that says what to do.
  */
 import { execFile } from "node:child_process";
-import { access, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { readdirSync, readFileSync } from "node:fs";
+import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { IN_MEMORY_NOTICE } from "../../src/cli/run-store.js";
 import { defaultPlan, startOpenAIServer, type OpenAIServer } from "../../src/testing/index.js";
+import { codeBlocks } from "../helpers/markdown.js";
 import { cleanEnvironment } from "../helpers/process.js";
 
 const run = promisify(execFile);
@@ -36,21 +38,53 @@ function ended(file: string, args: string[], options: { cwd: string; env: NodeJS
   );
 }
 
-/** The README's sections whose examples are compiled and run against the packed package. */
-const EXAMPLE_SECTIONS = ["The building block: `createOrchestratorWorkers`", "Programmatic use"];
+/** The pages whose runnable blocks are compiled and run: README.md and every docs page. */
+export function documentationPages(root: string): string[] {
+  const docs = readdirSync(join(root, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .sort()
+    .map((name) => `docs/${name}`);
+  return ["README.md", ...docs];
+}
 
-/** The README's programmatic examples: a block that imports starts a file, others continue it. */
-export function readmeExamples(readme: string): string[] {
-  const sections = EXAMPLE_SECTIONS.map(
-    (heading) => readme.split(`\n## ${heading}\n`)[1]?.split(/^## /m)[0] ?? "",
-  );
-  const files: string[] = [];
-  for (const match of sections.join("\n").matchAll(/```ts\n([\s\S]*?)```/g)) {
-    const code = match[1]!.replace(/\/\/ or "\.\/src\/index\.js" in this repo/g, "");
-    if (/^import /m.test(code) || files.length === 0) files.push(code);
-    else files[files.length - 1] += `\n${code}`;
+/** A runnable example: the file it becomes and where its first block is (`page:line`). */
+export interface RunnableExample {
+  name: string;
+  from: string;
+  code: string;
+}
+
+/**
+ * The runnable examples of `pages` (see docs/development.md): every TypeScript block after a
+ * `<!-- runnable -->` line; a block with an import line starts a file, one without continues the
+ * page's previous runnable block.
+ */
+export function runnableExamples(root: string, pages: string[]): RunnableExample[] {
+  const examples: RunnableExample[] = [];
+  for (const page of pages) {
+    let previous: RunnableExample | undefined;
+    for (const block of codeBlocks(readFileSync(join(root, page), "utf8"))) {
+      if (!block.runnable) continue;
+      if (!/^(ts|typescript)\b/.test(block.info)) {
+        throw new Error(`${page}:${block.line}: a runnable block must be TypeScript (\`\`\`ts)`);
+      }
+      if (previous && !/^import /m.test(block.code)) {
+        previous.code += `\n${block.code}`;
+        continue;
+      }
+      const base = page
+        .replace(/\.md$/, "")
+        .replace(/[^A-Za-z0-9]+/g, "-")
+        .toLowerCase();
+      previous = {
+        name: `${base}-${block.line}.ts`,
+        from: `${page}:${block.line}`,
+        code: `// ${page}:${block.line}\n${block.code}`,
+      };
+      examples.push(previous);
+    }
   }
-  return files;
+  return examples;
 }
 
 describe("the packed package in a fresh project", () => {
@@ -126,23 +160,33 @@ describe("the packed package in a fresh project", () => {
     expect(installed).not.toContain("better-sqlite3");
   });
 
-  test("the README's examples typecheck and run against the package", async () => {
-    const examples = readmeExamples(await readFile(join(ROOT, "README.md"), "utf8"));
-    expect(examples.length).toBeGreaterThanOrEqual(2);
-    const names = examples.map((_, index) => `example-${index + 1}.ts`);
-    for (const [index, code] of examples.entries()) {
-      await writeFile(join(project, names[index]!), `${code}\nexport {};\n`);
+  test("every runnable block of README.md and docs/ typechecks and runs against the package", async () => {
+    const pages = documentationPages(ROOT);
+    const examples = runnableExamples(ROOT, pages);
+    // README: one of each graph; the docs pages add their own.
+    expect(examples.filter(({ from }) => from.startsWith("README.md:")).length).toBe(2);
+    expect(examples.length).toBeGreaterThan(2);
+    // A folder of notes for the examples that search one (createSourcesTool({ directory: "./docs" })).
+    await mkdir(join(project, "docs"), { recursive: true });
+    await writeFile(
+      join(project, "docs", "deploy.md"),
+      "# Deploys\n\nA deploy builds the image, runs the tests and rolls out one zone at a time.\n",
+    );
+    for (const { name, code } of examples) {
+      await writeFile(join(project, name), `${code}\nexport {};\n`);
     }
-    await run("npx", ["tsc", "-p", "."], { cwd: project, env: environment });
+    const compiled = await ended("npx", ["tsc", "-p", "."], { cwd: project, env: environment });
+    expect([compiled.code, compiled.stdout]).toEqual([0, ""]);
     const before = server.requests.length;
-    for (const name of names) {
-      await run("node", [join("out", name.replace(/\.ts$/, ".js"))], {
+    for (const { name, from } of examples) {
+      const result = await ended("node", [join("out", name.replace(/\.ts$/, ".js"))], {
         cwd: project,
         env: environment,
       });
+      expect([from, result.code, result.code === 0 ? "" : result.stderr]).toEqual([from, 0, ""]);
     }
     expect(server.requests.length).toBeGreaterThan(before);
-  }, 240_000);
+  }, 480_000);
 
   test("the CLI runs through its bin: npx orchestrator-workers --help", async () => {
     const { stdout } = await run("npx", ["orchestrator-workers", "--help"], {
