@@ -3,10 +3,12 @@ import { access, lstat, readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { z } from "zod";
 import type { Environment } from "../env.js";
 import { checkModelNames } from "../models/chat-models.js";
 import { InvalidInputError } from "../errors.js";
 import {
+  ConfigurationSchema,
   resolveConfiguration,
   type Configuration,
   type ConfigurationInput,
@@ -30,49 +32,6 @@ import {
 } from "./report-file.js";
 import { DEFAULT_CHECKPOINT_FILE } from "./run-store.js";
 
-/** The options as commander parses them. */
-export interface CliOptions {
-  out: string;
-  /**
-   * Not an option: set by `parseArguments` when `--out` was not given. The default `report.md`
-   * may then replace a report this CLI wrote there that nobody edited (a re-run of the quick
-   * start); a path the user gave is never replaced without `--force`.
-   */
-  defaultOut?: boolean;
-  force?: boolean;
-  maxSections?: number;
-  model?: string;
-  plannerModel?: string;
-  writerModel?: string;
-  aggregatorModel?: string;
-  verifierModel?: string;
-  verifyCitations?: "off" | "keys" | "llm";
-  /** `--review-sections` alone is `true` (the default number of revisions), or the number given. */
-  reviewSections?: true | number;
-  reviewerModel?: string;
-  structuredOutput?: "auto" | "jsonSchema" | "toolCalling" | "jsonMode" | "prompt";
-  maxOutputTokens?: number;
-  requestTimeout?: number;
-  temperature?: number;
-  plan?: string;
-  thread?: string;
-  db: string;
-  maxConcurrency?: number;
-  maxWorkerSteps?: number;
-  maxTotalTokens?: number;
-  synthesis?: "join" | "llm";
-  preset?: "report" | "qa" | "itinerary";
-  maxPlanningRounds?: number;
-  sources?: string;
-  wikipedia?: boolean;
-  wikipediaUrl?: string;
-  roles?: string;
-  mcp?: string;
-  review?: boolean;
-  offline?: boolean;
-  quiet?: boolean;
-}
-
 /** The `--out` value that sends the report to standard output. */
 export const STDOUT = "-";
 
@@ -94,142 +53,262 @@ export interface RunRequest {
 }
 
 /**
+ * The options as commander parses them: the flags written here by hand, and the configuration
+ * fields the generated flags set.
+ */
+export interface CliOptions {
+  out: string;
+  /**
+   * Not an option: set by `parseArguments` when `--out` was not given. The default `report.md`
+   * may then replace a report this CLI wrote there that nobody edited (a re-run of the quick
+   * start); a path the user gave is never replaced without `--force`.
+   */
+  defaultOut?: boolean;
+  force?: boolean;
+  /** `--model`: every role's chat model, under the role's own flag. */
+  model?: string;
+  /** `--review-sections` alone is `true` (the default number of revisions), or the number given. */
+  reviewSections?: true | number;
+  plan?: string;
+  thread?: string;
+  db: string;
+  sources?: string;
+  wikipedia?: boolean;
+  wikipediaUrl?: string;
+  roles?: string;
+  mcp?: string;
+  review?: boolean;
+  offline?: boolean;
+  quiet?: boolean;
+  /**
+   * The configuration fields set by their own flags (`FIELD_FLAGS`), only those given: a value
+   * not given is left to the preset and then the field's default, so a preset's settings stand.
+   */
+  configuration: ConfigurationInput;
+}
+
+/**
+ * How the command line sets a configuration field. The type lists every field, so a field added
+ * to `ConfigurationSchema` does not compile until it is given a flag or a reason for none.
+ */
+export type FieldFlag =
+  /**
+   * A flag of its own, generated from the field's JSON Schema: the description, default, choices
+   * and bounds. `unit` is for a flag in another unit than the field (seconds for milliseconds).
+   */
+  | { flags: string; unit?: { name: string; factor: number } }
+  /** Set by a flag written by hand here, because it does more (reads a file, asks in the terminal). */
+  | { setBy: string }
+  /** No flag, and why. */
+  | { none: string };
+
+const PROMPT = "a prompt is long text: set it in code, in Studio, or through --preset";
+
+/** How the command line sets every configuration field, in the order `--help` lists them. */
+export const FIELD_FLAGS: { readonly [Field in keyof Configuration]-?: FieldFlag } = {
+  preset: { flags: "-p, --preset <name>" },
+  maxSections: { flags: "-n, --max-sections <n>" },
+  plannerModel: { flags: "--planner-model <name>" },
+  writerModel: { flags: "--writer-model <name>" },
+  aggregatorModel: { flags: "--aggregator-model <name>" },
+  verifierModel: { flags: "--verifier-model <name>" },
+  reviewerModel: { flags: "--reviewer-model <name>" },
+  temperature: { flags: "-t, --temperature <t>" },
+  maxOutputTokens: { flags: "--max-output-tokens <n>" },
+  requestTimeoutMs: {
+    flags: "--request-timeout <seconds>",
+    unit: { name: "seconds", factor: 1000 },
+  },
+  maxRetries: { flags: "--max-retries <n>" },
+  maxConcurrency: { flags: "-c, --max-concurrency <n>" },
+  structuredOutput: { flags: "--structured-output <method>" },
+  maxPlanAttempts: { flags: "--max-plan-attempts <n>" },
+  maxPlanningRounds: { flags: "--max-planning-rounds <n>" },
+  reviewPlan: { setBy: "-r, --review" },
+  maxPlanRevisions: { flags: "--max-plan-revisions <n>" },
+  roles: { setBy: "--roles <file>" },
+  maxWorkerSteps: { flags: "--max-worker-steps <n>" },
+  mcpServers: { setBy: "--mcp <file>" },
+  verifyCitations: { flags: "--verify-citations <mode>" },
+  sectionReview: { setBy: "--review-sections [n]" },
+  synthesis: { flags: "--synthesis <mode>" },
+  synthesisOutput: { flags: "--synthesis-output <kind>" },
+  aggregatorTokenBudget: { flags: "--aggregator-token-budget <n>" },
+  maxTotalTokens: { flags: "--max-total-tokens <n>" },
+  failFast: { flags: "--fail-fast" },
+  plannerPrompt: { none: PROMPT },
+  writerPrompt: { none: PROMPT },
+  aggregatorPrompt: { none: PROMPT },
+  reviewerPrompt: { none: PROMPT },
+  verifierPrompt: { none: PROMPT },
+  prices: {
+    none: "a table of model prices: set it in code or in Studio",
+  },
+};
+
+/** The fields `--model` sets (each under its own flag). */
+export const MODEL_FIELDS = [
+  "plannerModel",
+  "writerModel",
+  "aggregatorModel",
+  "verifierModel",
+  "reviewerModel",
+] as const satisfies readonly (keyof Configuration)[];
+
+/** The `--model` flag: every role's chat model at once. */
+export const MODEL_FLAG = "-m, --model <name>";
+
+/** Every flag that sets `field`: its own or the hand-written one, and `--model` for a model. */
+export function flagsSetting(field: keyof Configuration): string[] {
+  // A field of another schema (a test's, or one newer than this table) has no flag.
+  const flag = FIELD_FLAGS[field] as FieldFlag | undefined;
+  const own = !flag ? [] : "flags" in flag ? [flag.flags] : "setBy" in flag ? [flag.setBy] : [];
+  return (MODEL_FIELDS as readonly string[]).includes(field) ? [...own, MODEL_FLAG] : own;
+}
+
+/** A configuration field's JSON Schema: what Studio draws its form from, and this CLI its flags. */
+interface FieldSchema {
+  type?: string;
+  description?: string;
+  default?: unknown;
+  enum?: string[];
+  minimum?: number;
+  maximum?: number;
+  examples?: unknown[];
+  properties?: Record<string, FieldSchema>;
+}
+
+/** Each configuration field's JSON Schema, by field name. */
+export function fieldSchemas(
+  schema: z.ZodObject = ConfigurationSchema,
+): Record<string, FieldSchema> {
+  return (z.toJSONSchema(schema, { io: "input" }) as { properties: Record<string, FieldSchema> })
+    .properties;
+}
+
+/** The flag of a field with `{ flags }`: description, default, choices and checks from its schema. */
+function fieldOption(
+  flag: { flags: string; unit?: { name: string; factor: number } },
+  schema: FieldSchema,
+): Option {
+  // The field's description says its own unit; a flag in another one says so after it.
+  const unit = flag.unit ? ` This flag takes ${flag.unit.name}, decimals allowed.` : "";
+  const option = new Option(flag.flags, `${schema.description ?? ""}${unit}`);
+  if (schema.enum) option.choices(schema.enum);
+  else if (schema.type === "integer" || schema.type === "number")
+    option.argParser(numberParser(schema, flag.unit));
+  // A boolean flag's default is its absence: commander would print "(default: false)".
+  if (schema.default !== undefined && schema.type !== "boolean") {
+    option.default(flag.unit ? (schema.default as number) / flag.unit.factor : schema.default);
+  }
+  return option;
+}
+
+/** "Most times" as "most times", to follow a colon. */
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** The description of a hand-written flag that sets a field: the field's, then what it adds. */
+function describedBy(schema: FieldSchema | undefined, addition: string): string {
+  return schema?.description ? `${schema.description} ${addition}` : addition;
+}
+
+/**
  * Parses the command line. Returns the topic words and options, or the exit code when commander
- * already answered (help, or a usage error it printed).
+ * already answered (help, or a usage error it printed). `helpWidth` fixes the width `--help`
+ * wraps at (the terminal's, or 80 when it is not a terminal), for a page that shows it.
  */
 export function parseArguments(
   argv: string[],
-  output: { stdout: (text: string) => void; stderr: (text: string) => void },
+  output: {
+    stdout: (text: string) => void;
+    stderr: (text: string) => void;
+    helpWidth?: number;
+  },
 ): { topic: string[]; options: CliOptions } | number {
+  const schemas = fieldSchemas();
+  const helpWidth = output.helpWidth ?? 80;
+  const revisions = schemas.sectionReview?.properties?.maxRevisions ?? {};
   const program = new Command()
     .name("orchestrator-workers")
     .description(
       "Plan a report on a topic, write its sections in parallel, and assemble them in plan order.",
     )
-    .argument("[topic...]", "what the report is about (quote it, or give it as several words)")
+    .argument("[topic...]", "What the report is about (quote it, or give it as several words).")
     .option(
       "-o, --out <path>",
-      "file to write the Markdown report to; - for standard output. A re-run replaces the default report.md unless it was edited; a path you give, only with --force",
+      "File to write the Markdown report to; - for standard output. A re-run replaces the default report.md unless it was edited; a path you give, only with --force.",
       "report.md",
     )
-    .option("-f, --force", "overwrite the --out file if it already exists")
-    .option(
-      "-n, --max-sections <n>",
-      "most sections the planner may plan (default 8)",
-      positiveInteger,
-    )
-    .option(
-      "-m, --model <name>",
-      "chat model for the planner, the writers and the aggregator (default gpt-4.1-mini); provider:model for another provider (anthropic:..., ollama:...)",
-    )
-    .option("--planner-model <name>", "chat model for the planner only")
-    .option("--writer-model <name>", "chat model for the writers only")
-    .option("--aggregator-model <name>", "chat model for the aggregator only (--synthesis llm)")
-    .addOption(
-      new Option(
-        "--verify-citations <mode>",
-        "off: citations as written; keys (default): citations of sources no tool returned are removed, with a warning; llm: also a verifier model checks each cited sentence against its source",
-      ).choices(["off", "keys", "llm"]),
-    )
-    .option(
-      "--verifier-model <name>",
-      "chat model of the citation verifier (--verify-citations llm; default: the writers')",
-    )
-    .option(
-      "--review-sections [n]",
-      "have a reviewer model grade each section and send a failing one back to its writer with the feedback, at most N times (0 to 10, default 2)",
-      revisionCount,
-    )
-    .option(
-      "--reviewer-model <name>",
-      "chat model of the section reviewer (--review-sections; default: the writers')",
-    )
-    .addOption(
-      new Option(
-        "--structured-output <method>",
-        "how plans are asked for: auto (JSON schema, falling back when a server rejects or ignores it), jsonSchema, toolCalling, jsonMode or prompt",
-      ).choices(["auto", "jsonSchema", "toolCalling", "jsonMode", "prompt"]),
-    )
-    .option(
-      "--max-output-tokens <n>",
-      "most tokens a model may write in one answer (raise it when answers are cut off)",
-      positiveInteger,
-    )
-    .option(
-      "--request-timeout <seconds>",
-      "time limit of one model request, response body included (default 120)",
-      seconds,
-    )
-    .option("-t, --temperature <t>", "sampling temperature, 0 to 2 (default 0.2)", temperature)
+    .option("-f, --force", "Overwrite the --out file if it already exists.")
     .option(
       "--plan <file>",
-      "ready-made plan: a JSON array of { name, description } (skips planning)",
+      "Ready-made plan: a JSON array of { name, description } (skips planning).",
     )
     .option(
       "--thread <id>",
-      "name the run; running again with the same id resumes it, writing only missing sections (the topic may then be left out)",
+      "Name the run; running again with the same id resumes it, writing only missing sections (the topic may then be left out).",
     )
     .option(
       "--db <file>",
-      "SQLite file that stores runs (not used when POSTGRES_URL is set)",
+      "SQLite file that stores runs (not used when POSTGRES_URL is set).",
       DEFAULT_CHECKPOINT_FILE,
     )
     .option(
-      "-c, --max-concurrency <n>",
-      "most sections written and model requests in flight at once (default 10)",
-      positiveInteger,
-    )
-    .option(
       "-s, --sources <dir>",
-      "let workers search the Markdown and text files in DIR, and cite them",
+      "Let workers search the Markdown and text files in DIR, and cite them.",
     )
-    .option("--wikipedia", "let workers search Wikipedia, and cite the articles")
+    .option("--wikipedia", "Let workers search Wikipedia, and cite the articles.")
     .option(
       "--wikipedia-url <url>",
-      "MediaWiki site for --wikipedia (default https://en.wikipedia.org)",
-    )
-    .option(
-      "--roles <file>",
-      'roster of specialist roles: a JSON array of { "name": "...", "background": "..." }, each with the "tools" its writers may call if not all',
+      "MediaWiki site for --wikipedia (default https://en.wikipedia.org).",
     )
     .option(
       "--mcp <file>",
-      'let workers call the tools of the MCP servers in FILE: { "mcpServers": { "<name>": { "command", "args", "env" } or { "url", "headers" } } }, as MCP clients use; tools are named <name>__<tool>',
+      describedBy(
+        schemas.mcpServers,
+        'Read from FILE, as MCP clients write it: { "mcpServers": { ... } }.',
+      ),
     )
     .option(
-      "--max-worker-steps <n>",
-      "most model calls per section for a worker with tools (default 3)",
-      positiveInteger,
-    )
-    .option(
-      "--max-total-tokens <n>",
-      "token budget: start no new section once the run has used this many tokens",
-      positiveInteger,
-    )
-    .addOption(
-      new Option(
-        "-p, --preset <name>",
-        "report (default); qa: one answer per question, as an answer sheet; itinerary: a day-by-day travel plan",
-      ).choices(["report", "qa", "itinerary"]),
-    )
-    .addOption(
-      new Option(
-        "--synthesis <mode>",
-        "join: the sections under a title; llm: an aggregator model adds an introduction, transitions and a conclusion",
-      ).choices(["join", "llm"]),
-    )
-    .option(
-      "--max-planning-rounds <n>",
-      "planning rounds: after each, the planner may add sections from what was found (default 1)",
-      positiveInteger,
+      "--roles <file>",
+      describedBy(
+        schemas.roles,
+        'Read from FILE: a JSON array of { "name": "...", "background": "..." }, each with the "tools" its writers may call if not all.',
+      ),
     )
     .option(
       "-r, --review",
-      "show the plan and ask to approve, edit or send it back with feedback before writing",
+      describedBy(schemas.reviewPlan, "The CLI shows the plan and asks in the terminal."),
     )
-    .option("--offline", "use the offline placeholder model, even with a key set")
-    .option("-q, --quiet", "print only the report's path")
-    .version(packageVersion(), "-V, --version", "print the version")
+    .option(
+      "--review-sections [n]",
+      describedBy(
+        schemas.sectionReview,
+        `N, from ${bounds(revisions)} (default ${String(revisions.default)}): ${lowerFirst(revisions.description ?? "most revisions of a section.")}`,
+      ),
+      revisionCount(revisions),
+    )
+    .addOption(
+      new Option(
+        MODEL_FLAG,
+        "Chat model of every role (planner, writers, aggregator, verifier, reviewer) not given a flag of its own: a name of the OpenAI-compatible server, or provider:model for another provider (anthropic:..., ollama:...).",
+      ).default(schemas.plannerModel?.default),
+    )
+    .option("--offline", "Use the offline placeholder model, even with a key set.")
+    .option("-q, --quiet", "Print only the report's path.")
+    .version(packageVersion(), "-V, --version", "Print the version.")
+    .helpOption("-h, --help", "Print this help.")
+    .optionsGroup("Configuration (docs/configuration.md; a --preset changes some defaults):");
+  const fieldOptions = new Map<string, { option: Option; unit?: { factor: number } }>();
+  for (const [field, flag] of Object.entries<FieldFlag>(FIELD_FLAGS)) {
+    if (!("flags" in flag)) continue;
+    const option = fieldOption(flag, schemas[field] ?? {});
+    program.addOption(option);
+    fieldOptions.set(field, { option, unit: flag.unit });
+  }
+  program
     .addHelpText(
       "after",
       `
@@ -256,7 +335,11 @@ Example:
   npm run report -- "How tides work"   (in a clone of the repository)`,
     )
     .exitOverride()
-    .configureOutput({ writeOut: output.stdout, writeErr: output.stderr });
+    .configureOutput({
+      writeOut: output.stdout,
+      writeErr: output.stderr,
+      ...(output.helpWidth === undefined ? {} : { getOutHelpWidth: () => helpWidth }),
+    });
   try {
     program.parse(argv, { from: "user" });
   } catch (error) {
@@ -265,7 +348,23 @@ Example:
     }
     throw error;
   }
-  const options = program.opts<CliOptions>();
+  const given = (key: string) => program.getOptionValueSource(key) === "cli";
+  const values = program.opts<Record<string, unknown>>();
+  // Defaults are given to commander for --help to print them; only what the user typed is set,
+  // so the preset's settings and the fields' defaults apply under it.
+  const configuration: Record<string, unknown> = {};
+  for (const [field, { option, unit }] of fieldOptions) {
+    const key = option.attributeName();
+    if (!given(key)) continue;
+    const value = values[key];
+    configuration[field] = unit ? Math.round((value as number) * unit.factor) : value;
+  }
+  const fieldKeys = new Set([...fieldOptions.values()].map(({ option }) => option.attributeName()));
+  const options = {
+    ...Object.fromEntries(Object.entries(values).filter(([key]) => !fieldKeys.has(key))),
+    model: given("model") ? values.model : undefined,
+    configuration,
+  } as CliOptions;
   if (program.getOptionValueSource("out") === "default") options.defaultOut = true;
   return { topic: program.args, options };
 }
@@ -375,40 +474,22 @@ function checkRoleTools(configuration: Configuration, tools: StructuredToolInter
   }
 }
 
+/**
+ * The configuration the options set: the fields' own flags, then what the hand-written flags
+ * stand for (`--model` under each role's own flag, `--review`, `--review-sections`).
+ */
 function configurationFrom(options: CliOptions): ConfigurationInput {
-  const configuration: ConfigurationInput = {};
-  if (options.maxSections !== undefined) configuration.maxSections = options.maxSections;
-  if (options.temperature !== undefined) configuration.temperature = options.temperature;
-  if (options.maxConcurrency !== undefined) configuration.maxConcurrency = options.maxConcurrency;
+  const configuration: ConfigurationInput = { ...options.configuration };
   if (options.review) configuration.reviewPlan = true;
-  if (options.maxWorkerSteps !== undefined) configuration.maxWorkerSteps = options.maxWorkerSteps;
-  if (options.maxTotalTokens !== undefined) configuration.maxTotalTokens = options.maxTotalTokens;
-  if (options.synthesis) configuration.synthesis = options.synthesis;
-  if (options.preset) configuration.preset = options.preset;
-  if (options.maxPlanningRounds !== undefined)
-    configuration.maxPlanningRounds = options.maxPlanningRounds;
-  if (options.structuredOutput) configuration.structuredOutput = options.structuredOutput;
-  if (options.verifyCitations) configuration.verifyCitations = options.verifyCitations;
   if (options.reviewSections !== undefined) {
     configuration.sectionReview = {
       enabled: true,
       ...(options.reviewSections === true ? {} : { maxRevisions: options.reviewSections }),
     };
   }
-  if (options.maxOutputTokens !== undefined)
-    configuration.maxOutputTokens = options.maxOutputTokens;
-  if (options.requestTimeout !== undefined)
-    configuration.requestTimeoutMs = Math.round(options.requestTimeout * 1000);
-  const planner = options.plannerModel ?? options.model;
-  const writer = options.writerModel ?? options.model;
-  const aggregator = options.aggregatorModel ?? options.model;
-  if (planner) configuration.plannerModel = planner;
-  if (writer) configuration.writerModel = writer;
-  if (aggregator) configuration.aggregatorModel = aggregator;
-  const verifier = options.verifierModel ?? options.model;
-  if (verifier) configuration.verifierModel = verifier;
-  const reviewer = options.reviewerModel ?? options.model;
-  if (reviewer) configuration.reviewerModel = reviewer;
+  if (options.model) {
+    for (const field of MODEL_FIELDS) configuration[field] ??= options.model;
+  }
   return configuration;
 }
 
@@ -451,52 +532,70 @@ async function readJsonArray(
   return list as unknown[];
 }
 
-/**
- * A count: plain decimal digits only ("8", "08"), at least 1. `Number` would also read "0x10" as 16,
- * "1e3" as 1000 and "0b11" as 3, which a person typing a count rarely means: those are refused.
- */
-function positiveInteger(value: string): number {
-  const trimmed = value.trim();
-  const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(number) || number < 1) {
-    throw new InvalidArgumentError("give a whole number of 1 or more, in digits like 8.");
-  }
-  return number;
+/** A field's bounds in words: "1 or more", "0 to 10". */
+function bounds(schema: FieldSchema | undefined, factor = 1): string {
+  const minimum = schema?.minimum === undefined ? undefined : schema.minimum / factor;
+  const maximum =
+    schema?.maximum === undefined || schema.maximum >= Number.MAX_SAFE_INTEGER
+      ? undefined
+      : schema.maximum / factor;
+  if (minimum !== undefined && maximum !== undefined) return `${minimum} to ${maximum}`;
+  if (minimum !== undefined) return `${minimum} or more`;
+  return maximum !== undefined ? `${maximum} or less` : "any";
 }
 
-/** Revisions of a reviewed section: plain digits, 0 (review only) to 10. */
-function revisionCount(value: string): number {
+/**
+ * The parser of a number field's flag, from its JSON Schema: plain decimal digits ("8", "08",
+ * "0.5"), within the field's bounds, in the flag's unit. `Number` would also read "0x10" as 16,
+ * "1e3" as 1000 and "0b11" as 3, which a person typing a number rarely means: those are refused.
+ */
+function numberParser(
+  schema: FieldSchema,
+  unit?: { name: string; factor: number },
+): (value: string) => number {
+  const factor = unit?.factor ?? 1;
+  const whole = schema.type === "integer" && !unit;
+  const range = bounds(schema, factor);
+  const example = Number(schema.examples?.[0] ?? schema.default ?? schema.minimum ?? 1) / factor;
+  const what = unit ? `a number of ${unit.name}` : whole ? "a whole number" : "a number";
+  const message = `give ${what} ${range.includes(" to ") ? `from ${range}` : `of ${range}`}, in digits like ${example}.`;
+  const minimum = (schema.minimum ?? -Infinity) / factor;
+  const maximum = (schema.maximum ?? Infinity) / factor;
+  return (value) => {
+    const number = whole ? wholeNumber(value) : decimal(value);
+    if (!Number.isFinite(number) || number < minimum || number > maximum) {
+      throw new InvalidArgumentError(message);
+    }
+    return number;
+  };
+}
+
+/** Revisions of a reviewed section (`--review-sections [n]`): a whole number within the field's bounds. */
+function revisionCount(schema: FieldSchema): (value: string) => number {
+  const minimum = schema.minimum ?? 0;
+  const maximum = schema.maximum ?? Number.MAX_SAFE_INTEGER;
+  return (value) => {
+    const number = wholeNumber(value);
+    if (!Number.isSafeInteger(number) || number < minimum || number > maximum) {
+      throw new InvalidArgumentError(
+        `give a number of revisions from ${bounds(schema)}, in digits like ${Number(schema.default ?? minimum)} (a topic after --review-sections is read as N: put the topic first).`,
+      );
+    }
+    return number;
+  };
+}
+
+/** A whole number in plain digits ("8", "08"), or NaN. */
+function wholeNumber(value: string): number {
   const trimmed = value.trim();
   const number = /^\d+$/.test(trimmed) ? Number(trimmed) : NaN;
-  if (!Number.isSafeInteger(number) || number > 10) {
-    throw new InvalidArgumentError(
-      "give a number of revisions from 0 to 10, in digits like 2 (a topic after --review-sections is read as N: put the topic first).",
-    );
-  }
-  return number;
+  return Number.isSafeInteger(number) ? number : NaN;
 }
 
 /** A decimal number in plain digits ("0.5", "2", ".5"), or NaN. */
 function decimal(value: string): number {
   const trimmed = value.trim();
   return /^(\d+(\.\d*)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : NaN;
-}
-
-function temperature(value: string): number {
-  const number = decimal(value);
-  if (!Number.isFinite(number) || number < 0 || number > 2) {
-    throw new InvalidArgumentError("give a number from 0 to 2, in digits like 0.2.");
-  }
-  return number;
-}
-
-/** Seconds, decimals allowed, at least 1 (the configuration's `requestTimeoutMs` is at least 1000). */
-function seconds(value: string): number {
-  const number = decimal(value);
-  if (!Number.isFinite(number) || number < 1 || number > 86_400) {
-    throw new InvalidArgumentError("give a number of seconds from 1 to 86400, in digits like 120.");
-  }
-  return number;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   VERIFIER_SYSTEM_PROMPT,
   WRITER_SYSTEM_PROMPT,
 } from "./prompts.js";
-import { PRESETS, type PresetName } from "./presets.js";
+import { PRESET_NAMES, PRESETS, type PresetName } from "./presets.js";
 import { DEFAULT_PRICES, ModelPriceSchema } from "./usage.js";
 
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
@@ -106,7 +106,13 @@ export const RUN_TOOLS_KEY = "__orchestrator_workers_run_tools";
 export const CITATION_CHECKS = ["off", "keys", "llm"] as const;
 export type CitationCheck = (typeof CITATION_CHECKS)[number];
 
-/** Default chat model for both planner and writer when none is configured. */
+/** How a report is assembled: the sections as written, or framed by an aggregator model. */
+export const SYNTHESIS_MODES = ["join", "llm"] as const;
+
+/** What an aggregator's synthesis keeps: every section framed, or one combined answer. */
+export const SYNTHESIS_OUTPUTS = ["sections", "answer"] as const;
+
+/** Default chat model of every role (planner, writers, aggregator) when none is configured. */
 export const DEFAULT_MODEL = "gpt-4.1-mini";
 
 /**
@@ -115,7 +121,7 @@ export const DEFAULT_MODEL = "gpt-4.1-mini";
  */
 export const ConfigurationSchema = z.object({
   preset: z
-    .enum(["report", "qa", "itinerary"])
+    .enum(PRESET_NAMES)
     .default("report")
     .describe(
       "report: sections joined under a title. qa: one answer per question, framed as an answer sheet. itinerary: transport, lodging and activities, combined into a day-by-day plan. Settings given explicitly win over the preset's.",
@@ -124,41 +130,47 @@ export const ConfigurationSchema = z.object({
     .string()
     .min(1)
     .default(DEFAULT_MODEL)
-    .describe("Chat model that plans the report's sections (orchestrator)."),
+    .describe(
+      "Chat model that plans the report's sections (the orchestrator). A name of the OpenAI-compatible server, or provider:model for another provider (anthropic:..., ollama:...).",
+    ),
   writerModel: z
     .string()
     .min(1)
     .default(DEFAULT_MODEL)
-    .describe("Chat model that writes each section (workers)."),
+    .describe("Chat model that writes each section (the workers); a name or provider:model."),
   aggregatorModel: z
     .string()
     .min(1)
     .default(DEFAULT_MODEL)
-    .describe("Chat model that frames the report with synthesis: llm (aggregator)."),
+    .describe(
+      "Chat model of the aggregator, which frames the report when synthesis is llm; a name or provider:model.",
+    ),
   verifierModel: z
     .string()
     .min(1)
     .optional()
     .describe(
-      "Chat model that checks cited sentences against their sources (verifyCitations: llm); defaults to the writer model.",
+      "Chat model that checks cited sentences against their sources (verifyCitations llm); a name or provider:model. Unset, the writer model.",
     ),
   synthesis: z
-    .enum(["join", "llm"])
+    .enum(SYNTHESIS_MODES)
     .default("join")
     .describe(
       "join: assemble the sections under a title, as written. llm: an aggregator model adds an introduction, transitions and a conclusion around the sections, whose text is kept as written.",
     ),
   synthesisOutput: z
-    .enum(["sections", "answer"])
+    .enum(SYNTHESIS_OUTPUTS)
     .default("sections")
     .describe(
-      "With synthesis llm: sections keeps every section framed by the aggregator; answer replaces them with one combined answer (as in a Q&A).",
+      "What the aggregator's synthesis (synthesis llm) keeps. sections: every section, framed by an introduction, transitions and a conclusion. answer: one combined answer in place of the sections (the itinerary preset's day-by-day plan).",
     ),
   aggregatorPrompt: z
     .string()
     .min(1)
     .default(AGGREGATOR_SYSTEM_PROMPT)
-    .describe("System prompt of the aggregator model (synthesis: llm)."),
+    .describe(
+      "System prompt of the aggregator (synthesis llm): how to frame or combine the sections. The qa and itinerary presets bring their own.",
+    ),
   aggregatorTokenBudget: z
     .number()
     .int()
@@ -172,7 +184,9 @@ export const ConfigurationSchema = z.object({
     .min(0)
     .max(2)
     .default(0.2)
-    .describe("Sampling temperature for planner and writer models (0 to 2)."),
+    .describe(
+      "Sampling temperature of every model (planner, writers, aggregator, verifier, reviewer), from 0 to 2: lower is more predictable.",
+    ),
   maxSections: z
     .number()
     .int()
@@ -185,12 +199,16 @@ export const ConfigurationSchema = z.object({
     .string()
     .min(1)
     .default(PLANNER_SYSTEM_PROMPT)
-    .describe("System prompt of the planner model."),
+    .describe(
+      "System prompt of the planner: how to split the topic into sections. The qa and itinerary presets bring their own.",
+    ),
   writerPrompt: z
     .string()
     .min(1)
     .default(WRITER_SYSTEM_PROMPT)
-    .describe("System prompt of the writer model."),
+    .describe(
+      "System prompt of every section's writer: how to write one section. The qa and itinerary presets bring their own.",
+    ),
   maxPlanningRounds: z
     .number()
     .int()
@@ -270,7 +288,9 @@ export const ConfigurationSchema = z.object({
         .min(0)
         .max(10)
         .default(2)
-        .describe("Most times a section that fails review is revised by its worker."),
+        .describe(
+          "Most times a section that fails review is revised by its worker (0: graded only).",
+        ),
     })
     .default({ enabled: false, maxRevisions: 2 })
     .describe(
@@ -280,29 +300,37 @@ export const ConfigurationSchema = z.object({
     .string()
     .min(1)
     .optional()
-    .describe("Chat model that reviews sections (sectionReview); defaults to the writer model."),
+    .describe(
+      "Chat model that reviews sections (sectionReview); a name or provider:model. Unset, the writer model.",
+    ),
   reviewerPrompt: z
     .string()
     .min(1)
     .default(REVIEWER_SYSTEM_PROMPT)
-    .describe("System prompt of the section reviewer (sectionReview)."),
+    .describe(
+      "System prompt of the section reviewer (sectionReview): what a passing section is, and how to word feedback.",
+    ),
   verifierPrompt: z
     .string()
     .min(1)
     .default(VERIFIER_SYSTEM_PROMPT)
-    .describe("System prompt of the citation verifier (verifyCitations: llm)."),
+    .describe(
+      "System prompt of the citation verifier (verifyCitations llm): when a passage supports a sentence.",
+    ),
   reviewPlan: z
     .boolean()
     .default(false)
     .describe(
-      "Pause after planning so a person can approve the plan, edit it, or send it back with feedback (needs a checkpointer; the dev server has one).",
+      "Pause after planning, before any section is written, so a person can approve the plan, edit it, or send it back with feedback for a new one. Needs a checkpointer (the dev server and the CLI have one).",
     ),
   maxPlanRevisions: z
     .number()
     .int()
     .min(0)
     .default(3)
-    .describe("How many times a reviewer may send the plan back with feedback for a new plan."),
+    .describe(
+      "How many times a person reviewing the plan (reviewPlan) may send it back with feedback for a new plan; then it can only be approved or edited.",
+    ),
   maxTotalTokens: z
     .number()
     .int()
@@ -310,7 +338,8 @@ export const ConfigurationSchema = z.object({
     .optional()
     .describe(
       "Token budget of a run. Once the run has used this many tokens, no further section is started; those running finish, and the report says what was not written.",
-    ),
+    )
+    .meta({ examples: [200_000] }),
   prices: z
     .record(z.string(), ModelPriceSchema)
     .default(DEFAULT_PRICES)
@@ -336,16 +365,20 @@ export const ConfigurationSchema = z.object({
     .optional()
     .describe(
       "Most tokens a model may write in one answer (sent as max_tokens). Raise it when answers are cut off at the length limit, as reasoning models' often are; unset leaves the server's default.",
-    ),
+    )
+    .meta({ examples: [8000] }),
   requestTimeoutMs: z
     .number()
     .int()
     .min(1000)
+    // A day; a longer time limit would overflow the timer that enforces it (about 24.8 days).
+    .max(86_400_000)
     .default(120_000)
-    .describe("Time limit of one model request, in milliseconds."),
+    .describe(
+      "Time limit of one model request, the answer's body included, in milliseconds; a request over it is retried (maxRetries).",
+    ),
 });
 
-/** Configuration as given by a caller: every field optional. */
 /**
  * The configuration fields a generic graph (`createOrchestratorWorkers`) reads: the core's bounds,
  * plan review, planning rounds and a chat-model planner's settings. Its Studio form shows these;
@@ -363,6 +396,7 @@ export const CoreConfigurationSchema = ConfigurationSchema.pick({
   structuredOutput: true,
 });
 
+/** Configuration as given by a caller: every field optional. */
 export type ConfigurationInput = z.input<typeof ConfigurationSchema>;
 /** Configuration with defaults applied. */
 export type Configuration = z.output<typeof ConfigurationSchema>;

@@ -230,7 +230,7 @@ const REFUSALS: Record<string, Refusal> = {
   },
   "--max-concurrency 0b11": {
     args: ["--max-concurrency", "0b11"],
-    message: /--max-concurrency.*whole number of 1 or more, in digits like 8/,
+    message: /--max-concurrency.*whole number of 1 or more, in digits like 10/,
   },
   "--temperature 0x1": {
     args: ["--temperature", "0x1"],
@@ -492,7 +492,7 @@ describe("CLI safety (issue 12)", () => {
 
     const help = await runCli(["--help"], { directory });
     expect(help.stdout.replace(/\s+/g, " ")).toContain(
-      "--request-timeout <seconds> time limit of one model request, response body included (default 120)",
+      "--request-timeout <seconds> Time limit of one model request, the answer's body included, in milliseconds; a request over it is retried (maxRetries). This flag takes seconds, decimals allowed. (default: 120)",
     );
     expect(help.stdout).toMatch(/Numbers are written in plain decimal digits/);
   });

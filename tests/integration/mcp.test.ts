@@ -389,7 +389,7 @@ describe("MCP servers through the CLI (--mcp)", () => {
     const folder = await makeFolder();
     const help = await runCli(["--help"], { directory: folder.directory });
     expect(help.stdout.replace(/\s+/g, " ")).toContain(
-      "--mcp <file> let workers call the tools of the MCP servers in FILE",
+      "--mcp <file> MCP servers whose tools the workers may call",
     );
   });
 });
