@@ -245,6 +245,25 @@ describe("CLI", () => {
     expect(report).toContain('Text of section "Part 1".');
   });
 
+  test("--fail-fast (generated from failFast): a failed section stops the run, exit 1, no report", async () => {
+    server = await startOpenAIServer({
+      plan: defaultPlan(3),
+      respond: (request) =>
+        request.sectionName === "Part 3"
+          ? { status: 400, body: { error: { message: "refused by test" } } }
+          : undefined,
+    });
+    const out = join(directory, "r.md");
+    const result = await runCli(["Tides", "--out", out, "--fail-fast", "--max-retries", "0"], {
+      env: { OPENAI_BASE_URL: server.baseURL },
+      directory,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: .*s3 failed \(failFast\).*refused by test/m);
+    expect(result.stdout).toBe("");
+    expect(await readdir(directory)).not.toContain("r.md");
+  });
+
   test("--review: feedback re-plans, then approval writes the plan", async () => {
     server = await startOpenAIServer({ plan: defaultPlan(2) });
     const out = join(directory, "r.md");
