@@ -8,7 +8,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { pathToFileURL } from "node:url";
 import { format, resolveConfig } from "prettier";
 import type { z } from "zod";
-import { fieldSchemas, flagsSetting, FIELD_FLAGS, parseArguments } from "../src/cli/options.js";
+import {
+  fieldSchemas,
+  flagsSetting,
+  FIELD_FLAGS,
+  parseArguments,
+  type FieldFlag,
+} from "../src/cli/options.js";
 import { ConfigurationSchema, type Configuration } from "../src/schemas/configuration.js";
 import { PRESET_NAMES, PRESETS } from "../src/schemas/presets.js";
 
@@ -53,7 +59,7 @@ function escaped(text: string): string {
 function code(text: string): string {
   const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
   const fence = "`".repeat(longest + 1);
-  return fence.length > 1 || text.startsWith("`") ? `${fence} ${text} ${fence}` : `\`${text}\``;
+  return longest ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
 }
 
 /** A field's bounds in words, or undefined when it has none. */
@@ -146,9 +152,7 @@ function fieldSection(name: string, schema: JsonSchema): string {
   const inline = schema.default === undefined ? "unset" : inlineValue(schema.default);
   facts.push(`- Default: ${inline ?? "shown below"}`);
   const flags = flagsSetting(name as keyof Configuration);
-  const flag = (FIELD_FLAGS as Partial<Record<string, (typeof FIELD_FLAGS)[keyof Configuration]>>)[
-    name
-  ];
+  const flag = (FIELD_FLAGS as Partial<Record<string, FieldFlag>>)[name];
   const unit = flag && "unit" in flag && flag.unit ? ` (in ${flag.unit.name})` : "";
   facts.push(
     `- CLI: ${
@@ -211,7 +215,7 @@ ${fields.length} fields below, each with a default. Set a field in whichever way
 No field is read from an environment variable: the environment gives the model servers, their
 keys and the run database (see [the command line](cli.md) and
 [models and local servers](models-and-local-servers.md)). A value that breaks a field's rule is
-refused before any model is called, naming the field.
+refused with an error that names the field.
 
 ## Presets
 

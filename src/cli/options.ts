@@ -65,7 +65,7 @@ export interface CliOptions {
    */
   defaultOut?: boolean;
   force?: boolean;
-  /** `--model`: every role's chat model, under the role's own flag. */
+  /** `--model`: every role's chat model; a role's own flag (`--writer-model`...) wins. */
   model?: string;
   /** `--review-sections` alone is `true` (the default number of revisions), or the number given. */
   reviewSections?: true | number;
@@ -228,7 +228,7 @@ export function parseArguments(
   },
 ): { topic: string[]; options: CliOptions } | number {
   const schemas = fieldSchemas();
-  const helpWidth = output.helpWidth ?? 80;
+  const { helpWidth } = output;
   const revisions = schemas.sectionReview?.properties?.maxRevisions ?? {};
   const program = new Command()
     .name("orchestrator-workers")
@@ -338,7 +338,7 @@ Example:
     .configureOutput({
       writeOut: output.stdout,
       writeErr: output.stderr,
-      ...(output.helpWidth === undefined ? {} : { getOutHelpWidth: () => helpWidth }),
+      ...(helpWidth === undefined ? {} : { getOutHelpWidth: () => helpWidth }),
     });
   try {
     program.parse(argv, { from: "user" });
