@@ -1,6 +1,7 @@
 /**
  * Every relative link in README.md and docs/*.md resolves: the file or folder exists, and an
- * `#anchor` names a heading of the page it points to (GitHub's heading anchors).
+ * `#anchor` names a heading of the page it points to (GitHub's heading anchors). And every docs
+ * page opens with what a user wants to do.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -51,6 +52,19 @@ describe("the documentation's links", () => {
   test.each(DOCUMENTS)("every relative link and anchor in %s resolves", (document) => {
     expect(brokenLinks(document)).toEqual([]);
   });
+
+  test.each(DOCUMENTS.filter((document) => document.startsWith("docs/")))(
+    "%s starts with what a user wants to do",
+    (document) => {
+      const text = readFileSync(join(ROOT, document), "utf8");
+      // The first paragraph after the title (a generated page's HTML comment aside).
+      const opening = text
+        .split("\n\n")
+        .slice(1)
+        .find((paragraph) => !paragraph.startsWith("<!--"));
+      expect(opening).toMatch(/^You want /);
+    },
+  );
 
   test("the checker finds a missing file, a missing anchor and a link outside the repository", () => {
     const probe = [
