@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import layers from "./eslint.layers.js";
 
 export default tseslint.config(
-  { ignores: ["node_modules", "dist", "coverage", ".langgraph_api"] },
+  { ignores: ["node_modules", "dist", "examples/web/dist", "coverage", ".langgraph_api"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
