@@ -13,7 +13,6 @@ const apiUrl = new URLSearchParams(window.location.search).get("apiUrl") ?? "htt
 interface ReportValues extends Record<string, unknown> {
   messages?: Message[];
   completedSections?: { id: string; name: string; content: string }[];
-  failedSections?: { id: string; name: string; error: string }[];
 }
 
 /** A section as the page shows it: planned, being written, written or failed. */
@@ -21,21 +20,23 @@ interface SectionView {
   id: string;
   name: string;
   status: "planned" | "writing" | "written" | "failed";
+  /** Why it failed, when it did. */
+  error?: string;
 }
 
 /** What the progress events (the `custom` stream) say about the plan and its sections. */
 function progressOf(sections: SectionView[], event: ProgressEvent): SectionView[] {
-  const status = (id: string, next: SectionView["status"]) =>
-    sections.map((section) => (section.id === id ? { ...section, status: next } : section));
+  const status = (id: string, next: Omit<SectionView, "id" | "name">) =>
+    sections.map((section) => (section.id === id ? { ...section, ...next } : section));
   switch (event.type) {
     case "plan_ready":
       return event.sections.map(({ id, name }) => ({ id, name, status: "planned" }));
     case "section_started":
-      return status(event.id, "writing");
+      return status(event.id, { status: "writing" });
     case "section_completed":
-      return status(event.id, "written");
+      return status(event.id, { status: "written" });
     case "section_failed":
-      return status(event.id, "failed");
+      return status(event.id, { status: "failed", error: event.error });
     default:
       return sections;
   }
@@ -106,7 +107,6 @@ export function App() {
   const review =
     stream.interrupt?.value?.type === "plan_review" ? stream.interrupt.value : undefined;
   const written = new Map(values.completedSections?.map((section) => [section.id, section]));
-  const failed = new Map(values.failedSections?.map((section) => [section.id, section]));
   // The run's answer, the report's Markdown: the AI message after the last request.
   const lastRequest = messages.findLastIndex(({ message }) => message.type === "human");
   const report = messages
@@ -164,11 +164,14 @@ export function App() {
         sections.map((section) => (
           <article key={section.id} data-testid="section" data-section-id={section.id}>
             <h3>{section.name}</h3>
-            {failed.has(section.id) ? (
-              <p className="failed">{failed.get(section.id)!.error}</p>
+            {section.status === "failed" ? (
+              <p className="failed">{section.error}</p>
             ) : (
               <p data-testid="section-text" data-streamed={section.id in drafts}>
-                {written.get(section.id)?.content ?? drafts[section.id] ?? ""}
+                {/* The stored text once this run wrote it: until the new plan is stored, the
+                    thread's state still holds the previous plan's sections. */}
+                {(section.status === "written" && written.get(section.id)?.content) ||
+                  drafts[section.id]}
               </p>
             )}
           </article>
