@@ -62,7 +62,7 @@ function parseArguments(argv: string[], io: EvalIo): EvalOptions | number {
     .description(
       "Run a dataset of report topics through the graph under one or more configurations, score each report, and write a comparison.",
     )
-    .requiredOption("-d, --dataset <file>", "JSONL file of cases (see README: Measuring quality)")
+    .requiredOption("-d, --dataset <file>", "JSONL file of cases (see docs/evaluation.md)")
     .option(
       "-c, --config <file>",
       'JSON file of configuration fields, with an optional "name"; repeat to compare configurations (the first is the baseline)',
