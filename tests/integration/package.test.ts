@@ -160,6 +160,17 @@ describe("the packed package in a fresh project", () => {
     expect(installed).not.toContain("better-sqlite3");
   });
 
+  test("the docs pages ship with it: --help's pointer to docs/configuration.md resolves in the installed package", async () => {
+    const installed = join(project, "node_modules", "orchestrator-workers");
+    const page = await readFile(join(installed, "docs", "configuration.md"), "utf8");
+    expect(page).toContain("maxConcurrency");
+    const help = await run("npx", ["orchestrator-workers", "--help"], {
+      cwd: project,
+      env: environment,
+    });
+    expect(help.stdout).toContain("docs/configuration.md");
+  });
+
   test("every runnable block of README.md and docs/ typechecks and runs against the package", async () => {
     const pages = documentationPages(ROOT);
     const examples = runnableExamples(ROOT, pages);
