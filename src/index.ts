@@ -47,7 +47,8 @@ export {
   type WorkerInputType,
 } from "./schemas/state.js";
 export { MAX_TOPIC_LENGTH, validateInput } from "./schemas/input.js";
-export type { PlanReviewRequest } from "./schemas/review.js";
+export type { PlanReviewFormat, PlanReviewInterrupt, PlanReviewRequest } from "./schemas/review.js";
+export { PLAN_REVIEW_FORMATS } from "./schemas/review.js";
 export { PlanSchema, PlanStateSchema, type Plan, type PlanState } from "./schemas/plan.js";
 export {
   CompletedSectionSchema,

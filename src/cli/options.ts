@@ -126,6 +126,9 @@ export const FIELD_FLAGS: { readonly [Field in keyof Configuration]-?: FieldFlag
   maxPlanningRounds: { flags: "--max-planning-rounds <n>" },
   reviewPlan: { setBy: "-r, --review" },
   maxPlanRevisions: { flags: "--max-plan-revisions <n>" },
+  planReviewFormat: {
+    none: "the CLI's --review asks in the terminal, reading the plan_review form itself",
+  },
   roles: { setBy: "--roles <file>" },
   maxWorkerSteps: { flags: "--max-worker-steps <n>" },
   mcpServers: { setBy: "--mcp <file>" },

@@ -1,6 +1,7 @@
 import { Command, Overwrite, interrupt, type LangGraphRunnableConfig } from "@langchain/langgraph";
 import { runConfiguration } from "../schemas/configuration.js";
 import {
+  agentInboxRequest,
   parsePlanReview,
   planReviewAnswers,
   type PlanReview,
@@ -11,7 +12,8 @@ import { readState, writeUpdate, type CoreSubtask, type StateShape } from "../sc
 /**
  * Creates the review_plan node (reached from dispatch when a plan awaits review, `reviewPlan: true`), a
  * person's checkpoint between the plan and the work it costs:
- * 1. pauses the run with the plan as the interrupt value (`PlanReviewRequest`);
+ * 1. pauses the run with the plan as the interrupt value (`PlanReviewRequest`, or with
+ *    `planReviewFormat: "agent_inbox"` the Agent Inbox `HumanInterrupt` list chat UIs render);
  * 2. on resume, reads the answer: approve, an edited list of subtasks (checked as a ready-made
  *    plan is, custom fields kept), or feedback;
  * 3. an answer it cannot use pauses again with the reason in `error`, so the thread stays resumable;
@@ -52,7 +54,11 @@ function reviewStep(
       answers: planReviewAnswers(shape.keys.subtasks),
       ...(error ? { error } : {}),
     } as PlanReviewRequest;
-    const parsed = parsePlanReview(interrupt(request), shape.keys.subtasks);
+    const asked =
+      configuration.planReviewFormat === "agent_inbox"
+        ? agentInboxRequest(request, shape.keys.subtasks)
+        : request;
+    const parsed = parsePlanReview(interrupt(asked), shape.keys.subtasks);
     error = parsed.error;
     if (!parsed.review) continue;
     if (parsed.review.action === "feedback" && revisionsLeft === 0) {

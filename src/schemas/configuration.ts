@@ -8,6 +8,7 @@ import {
   WRITER_SYSTEM_PROMPT,
 } from "./prompts.js";
 import { PRESET_NAMES, PRESETS, type PresetName } from "./presets.js";
+import { PLAN_REVIEW_FORMATS } from "./review.js";
 import { DEFAULT_PRICES, ModelPriceSchema } from "./usage.js";
 
 /** Default bound on requests in flight per model client, and on worker tasks running at once. */
@@ -331,6 +332,12 @@ export const ConfigurationSchema = z.object({
     .describe(
       "How many times a person reviewing the plan (reviewPlan) may send it back with feedback for a new plan; then it can only be approved or edited.",
     ),
+  planReviewFormat: z
+    .enum(PLAN_REVIEW_FORMATS)
+    .default("plan_review")
+    .describe(
+      "How plan review (reviewPlan) asks: plan_review, one object with the plan (what the CLI, the SDK examples and examples/web read); or agent_inbox, LangGraph's HumanInterrupt list, which agent-chat-ui and Agent Inbox show with accept, edit and respond buttons. Either form takes either form's answers.",
+    ),
   maxTotalTokens: z
     .number()
     .int()
@@ -391,6 +398,7 @@ export const CoreConfigurationSchema = ConfigurationSchema.pick({
   maxPlanAttempts: true,
   reviewPlan: true,
   maxPlanRevisions: true,
+  planReviewFormat: true,
   maxTotalTokens: true,
   failFast: true,
   structuredOutput: true,

@@ -57,15 +57,104 @@ export interface PlanReviewRequest {
 }
 
 /**
- * Reads a resume value: the three documented forms, or their shorthands (`"approve"` or `true`, an
- * array of sections, a feedback string). Returns what was decided, or why the value cannot be used.
+ * How plan review asks: `plan_review`, one `PlanReviewRequest`; or `agent_inbox`, LangGraph's
+ * `HumanInterrupt` list (`@langchain/langgraph/prebuilt`), which agent-chat-ui and Agent Inbox
+ * render with accept, edit and respond buttons.
+ */
+export const PLAN_REVIEW_FORMATS = ["plan_review", "agent_inbox"] as const;
+export type PlanReviewFormat = (typeof PLAN_REVIEW_FORMATS)[number];
+
+/** A plan review as a `HumanInterrupt` (the Agent Inbox schema), in a list of one. */
+export interface PlanReviewInterrupt {
+  action_request: { action: "review_plan"; args: Record<string, unknown> };
+  config: {
+    allow_accept: boolean;
+    allow_edit: boolean;
+    allow_respond: boolean;
+    allow_ignore: boolean;
+  };
+  description: string;
+}
+
+/**
+ * The review request in the Agent Inbox form: the plan's list under `listKey` as the action's
+ * arguments (what an edit changes), accept to approve, respond to send it back while revisions
+ * are left, and a Markdown description of the plan and how to answer.
+ */
+export function agentInboxRequest(
+  request: PlanReviewRequest,
+  listKey: string,
+): PlanReviewInterrupt[] {
+  const { type: _type, answers: _answers, error, revisionsLeft, plan, ...rest } = request;
+  const steps = plan.map((item, index) => {
+    const label = typeof item.name === "string" ? item.name : item.id;
+    const about = typeof item.description === "string" ? `: ${item.description}` : "";
+    return `${index + 1}. **${label}**${about}`;
+  });
+  const description = [
+    ...(error ? [`**${error}**`, ""] : []),
+    `Review the plan${typeof rest.topic === "string" ? ` for "${rest.topic}"` : ""} before any of it is written:`,
+    "",
+    ...steps,
+    "",
+    `Accept to write it, edit \`${listKey}\` to change it` +
+      (revisionsLeft > 0
+        ? `, or respond with what to change for a new plan (${revisionsLeft} left).`
+        : "; no revisions are left."),
+  ].join("\n");
+  return [
+    {
+      action_request: { action: "review_plan", args: { [listKey]: plan } },
+      config: {
+        allow_accept: true,
+        allow_edit: true,
+        allow_respond: revisionsLeft > 0,
+        allow_ignore: false,
+      },
+      description,
+    },
+  ];
+}
+
+/** A `HumanResponse` (Agent Inbox) as our answer, or undefined when `value` is not one. */
+function fromHumanResponse(value: unknown, listKey: string): unknown {
+  const response: unknown = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof response !== "object" || response === null) return undefined;
+  const { type, args } = response as { type?: unknown; args?: unknown };
+  if (!("args" in response) || typeof type !== "string") return undefined;
+  if (type === "accept") return { action: "approve" };
+  if (type === "response") return { action: "feedback", feedback: args };
+  if (type === "edit") {
+    // `args` is the edited action request: its own `args` hold the list, as JSON text from a form.
+    const edited = (args as { args?: Record<string, unknown> } | null)?.args?.[listKey];
+    if (typeof edited !== "string") return { action: "edit", [listKey]: edited };
+    try {
+      return { action: "edit", [listKey]: JSON.parse(edited) as unknown };
+    } catch {
+      return { action: "edit", [listKey]: edited };
+    }
+  }
+  return { action: type };
+}
+
+/**
+ * Reads a resume value: the three documented forms, their shorthands (`"approve"` or `true`, an
+ * array of sections, a feedback string), or an Agent Inbox `HumanResponse` (accept, edit of the
+ * action's arguments, response; alone or in a list of one). Returns what was decided, or why the value cannot be used.
  */
 export function parsePlanReview(
   value: unknown,
   listKey = "sections",
 ): { review: PlanReview; error?: undefined } | { review?: undefined; error: string } {
-  let candidate = value;
-  if (value === true || (typeof value === "string" && value.trim().toLowerCase() === "approve")) {
+  // An Agent Inbox answer is read as one of ours; otherwise the shorthands.
+  const inbox = fromHumanResponse(value, listKey);
+  let candidate = inbox ?? value;
+  if (inbox !== undefined) {
+    // Read as it is.
+  } else if (
+    value === true ||
+    (typeof value === "string" && value.trim().toLowerCase() === "approve")
+  ) {
     candidate = { action: "approve" };
   } else if (Array.isArray(value)) {
     candidate = { action: "edit", [listKey]: value };

@@ -4,7 +4,7 @@ import type { PlanReviewRequest } from "../../src/schemas/review.js";
 import { ScriptedChatModel, defaultPlan } from "../../src/testing/index.js";
 import { headings } from "../helpers/report.js";
 
-function setup(options: { maxPlanRevisions?: number } = {}) {
+function setup(options: { maxPlanRevisions?: number; planReviewFormat?: "agent_inbox" } = {}) {
   const model = new ScriptedChatModel({ plan: defaultPlan(3) });
   const graph = buildGraph({ model, checkpointer: new MemorySaver() });
   const config = {
@@ -126,5 +126,78 @@ describe("plan review (reviewPlan: true)", () => {
     await graph.invoke({ topic: "Tides" }, config);
     expect(await pending()).toBeUndefined();
     expect(model.calls.length).toBe(calls);
+  });
+
+  describe("in the Agent Inbox form (planReviewFormat: agent_inbox), as agent-chat-ui shows it", () => {
+    /** agent-chat-ui's own test for an interrupt it renders with accept, edit and respond buttons. */
+    const isAgentInboxInterrupt = (value: unknown): boolean => {
+      if (!Array.isArray(value) || typeof value[0] !== "object" || value[0] === null) return false;
+      const first = value[0] as { action_request?: unknown; config?: Record<string, unknown> };
+      return (
+        typeof first.action_request === "object" &&
+        typeof first.config === "object" &&
+        ["allow_respond", "allow_accept", "allow_edit", "allow_ignore"].every(
+          (key) => key in first.config!,
+        )
+      );
+    };
+
+    test("asks with a HumanInterrupt; respond re-plans, an edit of the action's arguments (JSON text from a form) replaces the plan, accept writes it", async () => {
+      const { model, graph, config, pending, resume } = setup({ planReviewFormat: "agent_inbox" });
+      await graph.invoke({ topic: "Tides" }, config);
+      const asked = (await pending()) as unknown as {
+        action_request: { action: string; args: { sections: { name: string }[] } };
+        config: Record<string, boolean>;
+        description: string;
+      }[];
+      expect(isAgentInboxInterrupt(asked)).toBe(true);
+      expect(asked[0]!.action_request.action).toBe("review_plan");
+      expect(asked[0]!.action_request.args.sections.map((section) => section.name)).toEqual([
+        "Part 1",
+        "Part 2",
+        "Part 3",
+      ]);
+      expect(asked[0]!.config).toEqual({
+        allow_accept: true,
+        allow_edit: true,
+        allow_respond: true,
+        allow_ignore: false,
+      });
+      expect(asked[0]!.description).toMatch(/1\. \*\*Part 1\*\*/);
+      expect(asked[0]!.description).toMatch(/3 left/);
+
+      await resume([{ type: "response", args: "Fewer parts." }]);
+      expect(model.planCalls).toHaveLength(2);
+      expect(model.planCalls[1]!.prompt).toContain("Fewer parts.");
+      expect(model.writeCalls).toHaveLength(0);
+
+      // An ignore is not an answer here: asked again, saying why.
+      await resume([{ type: "ignore", args: null }]);
+      const again = (await pending()) as unknown as { description: string }[];
+      expect(again[0]!.description).toMatch(/cannot be used/);
+
+      const edited = JSON.stringify([
+        { name: "Moon", description: "The moon's pull." },
+        { name: "Sun", description: "The sun's pull." },
+      ]);
+      const result = await resume([
+        { type: "edit", args: { action: "review_plan", args: { sections: edited } } },
+      ]);
+      expect(headings(result.report)).toEqual(["Moon", "Sun"]);
+      expect(model.planCalls).toHaveLength(2);
+    });
+
+    test("accept writes the plan as it is; either form's answers work in the other form", async () => {
+      const inbox = setup({ planReviewFormat: "agent_inbox" });
+      await inbox.graph.invoke({ topic: "Tides" }, inbox.config);
+      const written = await inbox.resume({ type: "accept", args: null });
+      expect(headings(written.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+
+      const plain = setup();
+      await plain.graph.invoke({ topic: "Tides" }, plain.config);
+      expect(await plain.pending()).toMatchObject({ type: "plan_review" });
+      const accepted = await plain.resume([{ type: "accept", args: null }]);
+      expect(headings(accepted.report)).toEqual(["Part 1", "Part 2", "Part 3"]);
+    });
   });
 });
