@@ -32,6 +32,17 @@ function shell(command: string, directory: string): Promise<CliResult> {
 /** The built CLI as a shell word, what tests/helpers/run-cli.ts runs. */
 const CLI = `"${process.execPath}" "${resolve("dist/cli/main.js")}"`;
 
+/** A three-section plan whose third section the server refuses (400) every time it is asked. */
+function partThreeRefused(): Parameters<typeof startOpenAIServer>[0] {
+  return {
+    plan: defaultPlan(3),
+    respond: (request) =>
+      request.sectionName === "Part 3"
+        ? { status: 400, body: { error: { message: "refused by test" } } }
+        : undefined,
+  };
+}
+
 describe("CLI", () => {
   let directory: string;
   let server: OpenAIServer | undefined;
@@ -222,13 +233,7 @@ describe("CLI", () => {
   });
 
   test("a failed section: the report is written with the gap marked, a summary printed, exit 1", async () => {
-    server = await startOpenAIServer({
-      plan: defaultPlan(3),
-      respond: (request) =>
-        request.sectionName === "Part 3"
-          ? { status: 400, body: { error: { message: "refused by test" } } }
-          : undefined,
-    });
+    server = await startOpenAIServer(partThreeRefused());
     const out = join(directory, "r.md");
     const result = await runCli(["Tides", "--out", out], {
       env: { OPENAI_BASE_URL: server.baseURL },
@@ -246,13 +251,7 @@ describe("CLI", () => {
   });
 
   test("--fail-fast (generated from failFast): a failed section stops the run, exit 1, no report", async () => {
-    server = await startOpenAIServer({
-      plan: defaultPlan(3),
-      respond: (request) =>
-        request.sectionName === "Part 3"
-          ? { status: 400, body: { error: { message: "refused by test" } } }
-          : undefined,
-    });
+    server = await startOpenAIServer(partThreeRefused());
     const out = join(directory, "r.md");
     const result = await runCli(["Tides", "--out", out, "--fail-fast", "--max-retries", "0"], {
       env: { OPENAI_BASE_URL: server.baseURL },

@@ -125,6 +125,13 @@ describe("the example web page (useStream) in Chromium against the dev server", 
     return [...seen, ...(now.match(PLANNER_JSON) ?? [])];
   }
 
+  /** Types a request on the page and sends it, with plan review ticked when `review` is set. */
+  async function ask(page: Page, request: string, review = false): Promise<void> {
+    await page.getByTestId("request").fill(request);
+    if (review) await page.getByTestId("review-plan").check();
+    await page.getByTestId("submit").click();
+  }
+
   /** Waits until the run is over: the page takes a new request again. */
   async function runFinished(page: Page): Promise<void> {
     await page.locator('[data-testid="submit"]:enabled').waitFor({ timeout: STEP_MS });
@@ -137,9 +144,7 @@ describe("the example web page (useStream) in Chromium against the dev server", 
       try {
         const plansBefore = models!.planRequests().length;
         const sectionsBefore = models!.sectionRequests().length;
-        await page.getByTestId("request").fill("How tides work");
-        await page.getByTestId("review-plan").check();
-        await page.getByTestId("submit").click();
+        await ask(page, "How tides work", true);
 
         const approve = page.getByTestId("approve");
         await approve.waitFor({ timeout: STEP_MS });
@@ -189,9 +194,7 @@ describe("the example web page (useStream) in Chromium against the dev server", 
       try {
         const plansBefore = models!.planRequests().length;
         const sectionsBefore = models!.sectionRequests().length;
-        await page.getByTestId("request").fill("How tides work");
-        await page.getByTestId("review-plan").check();
-        await page.getByTestId("submit").click();
+        await ask(page, "How tides work", true);
 
         const sendBack = page.getByTestId("send-back");
         await sendBack.filter({ hasText: "3 left" }).waitFor({ timeout: STEP_MS });
@@ -235,8 +238,7 @@ describe("the example web page (useStream) in Chromium against the dev server", 
       const { page, context, outside, errors } = await openPage();
       try {
         const plansBefore = models!.planRequests().length;
-        await page.getByTestId("request").fill("Why the sky is blue");
-        await page.getByTestId("submit").click();
+        await ask(page, "Why the sky is blue");
 
         const ids = await sectionsWritten(page, 3);
         expect(ids).toEqual(["s1", "s2", "s3"]);
@@ -247,8 +249,7 @@ describe("the example web page (useStream) in Chromium against the dev server", 
         await runFinished(page);
 
         // A follow-up: a new human message on the same thread is a new request, planned afresh.
-        await page.getByTestId("request").fill("How rainbows form");
-        await page.getByTestId("submit").click();
+        await ask(page, "How rainbows form");
         await page
           .getByTestId("report")
           .filter({ hasText: "# How rainbows form" })
